@@ -1,0 +1,1 @@
+"""SQLAlchemy data layer: declarative base, models, engine, unit of work, migrations, backup."""

@@ -1,0 +1,1 @@
+"""PDF (reportlab) and Excel (openpyxl) writers, fonts and templates. No Qt."""

@@ -1,0 +1,101 @@
+"""Per-branch settings (language, paper size, UI font, branch details) with defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from aftersales_desk.data.models import Branch, Setting
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import ValidationError
+from aftersales_desk.i18n import LANGUAGES, _
+from aftersales_desk.services.auth import require
+
+PAPER_SIZES = ("A4", "A5", "241x140")
+
+# Every setting a branch has, with its default. Modules add theirs here.
+DEFAULTS: dict[str, Any] = {
+    "language": "zh_CN",
+    "paper_size": "A4",
+    "ui_font_size": 10,
+    "ui_font_family": "",
+}
+
+
+def _validate(key: str, value: Any) -> Any:
+    if key not in DEFAULTS:
+        raise ValidationError(_("Unknown setting: {key}").format(key=key), field=key)
+    if key == "language" and value not in LANGUAGES:
+        raise ValidationError(_("Unknown language: {value}").format(value=value), field=key)
+    if key == "paper_size" and value not in PAPER_SIZES:
+        raise ValidationError(_("Unknown paper size: {value}").format(value=value), field=key)
+    if key == "ui_font_size" and (not isinstance(value, int) or not 7 <= value <= 24):
+        raise ValidationError(_("The font size is a whole number from 7 to 24."), field=key)
+    if isinstance(DEFAULTS[key], str) and not isinstance(value, str):
+        raise ValidationError(_("Unknown setting: {key}").format(key=key), field=key)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    code: str
+    name: str
+    address: str
+    phone: str
+
+
+class SettingsService:
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+
+    def all(self) -> dict[str, Any]:
+        with self.db.uow(self.actor) as uow:
+            stored = {
+                s.key: s.value
+                for s in uow.session.scalars(
+                    select(Setting).where(Setting.branch_id == self.actor.branch_id)
+                )
+            }
+        return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+    def get(self, key: str) -> Any:
+        return self.all()[key]
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Change several settings at once (all or none)."""
+        require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
+        checked = {key: _validate(key, value) for key, value in values.items()}
+        with self.db.uow(self.actor, write=True) as uow:
+            rows = {
+                s.key: s
+                for s in uow.session.scalars(
+                    select(Setting).where(Setting.branch_id == self.actor.branch_id)
+                )
+            }
+            for key, value in checked.items():
+                if key in rows:
+                    rows[key].value = value
+                else:
+                    uow.session.add(Setting(branch_id=self.actor.branch_id, key=key, value=value))
+            uow.commit()
+
+    def branch(self) -> BranchInfo:
+        with self.db.uow(self.actor) as uow:
+            b = uow.session.get(Branch, self.actor.branch_id)
+            assert b is not None
+            return BranchInfo(b.code, b.name, b.address, b.phone)
+
+    def update_branch(self, *, name: str, address: str, phone: str) -> None:
+        require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
+        if not name.strip():
+            raise ValidationError(_("The branch needs a name."), field="name")
+        with self.db.uow(self.actor, write=True) as uow:
+            b = uow.session.get(Branch, self.actor.branch_id)
+            assert b is not None
+            b.name, b.address, b.phone = name.strip(), address.strip(), phone.strip()
+            uow.commit()
