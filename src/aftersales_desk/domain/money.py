@@ -13,7 +13,7 @@ def parse_money(text: str | int | Decimal) -> int:
     """``"12.3"`` → 1230, ``"¥1,234.50"`` → 123450. Raises ``ValueError`` with a translated message."""
     if isinstance(text, int):
         return text * MINOR_PER_UNIT
-    raw = str(text).strip().replace(",", "").replace("，", "")
+    raw = "".join(str(text).split()).replace(",", "").replace("，", "")
     for sign in ("¥", "￥", "元", "RMB", "CNY"):
         raw = raw.replace(sign, "")
     try:

@@ -226,6 +226,24 @@ class UserService:
             user.locked_until = None
             uow.commit()
 
+    def set_own_language(self, language: str) -> None:
+        """Anyone may choose the language the program speaks to them."""
+        from aftersales_desk.i18n import LANGUAGES
+
+        if language not in LANGUAGES:
+            raise ValidationError(_("Unknown language: {value}").format(value=language), field="language")
+        if self.actor.user_id is None:
+            return
+        with self.db.uow(self.actor, write=True) as uow:
+            self._get(uow, self.actor.user_id).language = language
+            uow.commit()
+
+    def own_language(self) -> str | None:
+        if self.actor.user_id is None:
+            return None
+        with self.db.uow(self.actor) as uow:
+            return self._get(uow, self.actor.user_id).language
+
     def change_own_password(self, old: str, new: str) -> None:
         validate_new_password(new)
         with self.db.uow(self.actor, write=True) as uow:

@@ -1,0 +1,1 @@
+"""Dialogs of the window shell: log-in, settings, users, audit log, about."""

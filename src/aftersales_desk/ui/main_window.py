@@ -1,0 +1,165 @@
+"""The main window: registers tab modules (each built on first show), menus and status bar —
+nothing else. Tabs and dialogs get the ``AppContext`` in their constructors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.i18n import _
+from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.tabs import TabSpec, available_tabs
+
+
+class _LazyTab(QWidget):
+    """Holds a tab's place and builds the real widget the first time it is shown."""
+
+    def __init__(self, spec: TabSpec, ctx: AppContext) -> None:
+        super().__init__()
+        self.spec, self._ctx = spec, ctx
+        self.widget: QWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def ensure_built(self) -> QWidget:
+        if self.widget is None:
+            self.widget = self.spec.factory(self._ctx)
+            self._layout.addWidget(self.widget)
+        return self.widget
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.ensure_built()
+        super().showEvent(event)
+
+
+class MainWindow(QMainWindow):
+    sig_language_changed = Signal(str)
+    sig_logout = Signal()
+
+    def __init__(self, ctx: AppContext, *, branch_name: str, sync_state: str = "") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(_("After-sales desk — {branch}").format(branch=branch_name))
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self._lazy: dict[str, _LazyTab] = {}
+        for spec in available_tabs():
+            holder = _LazyTab(spec, ctx)
+            self._lazy[spec.name] = holder
+            self.tabs.addTab(holder, _(spec.title))
+        if not self._lazy:
+            empty = QLabel(_("No modules are installed in this version."))
+            empty.setMargin(24)
+            self.setCentralWidget(empty)
+        self._build_menus()
+        self._build_status(branch_name, sync_state)
+
+    # --- tabs -----------------------------------------------------------------------------------
+    def tab_names(self) -> list[str]:
+        return list(self._lazy)
+
+    def show_tab(self, name: str) -> QWidget:
+        holder = self._lazy[name]
+        self.tabs.setCurrentWidget(holder)
+        return holder.ensure_built()
+
+    # --- menus ----------------------------------------------------------------------------------
+    def _action(self, menu, text: str, slot: Callable[[], None], shortcut: str | None = None,
+                enabled: bool = True) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        act.setEnabled(enabled)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        actor = self.ctx.actor
+        bar = self.menuBar()
+        file_menu = bar.addMenu(_("&File"))
+        self._action(file_menu, _("&Back up the database…"), self.on_backup,
+                     enabled=actor.can(Permission.BACKUP))
+        file_menu.addSeparator()
+        self._action(file_menu, _("Log &out"), self.sig_logout.emit)
+        self._action(file_menu, _("&Quit"), self.close, "Ctrl+Q")
+        admin = bar.addMenu(_("&Settings"))
+        self._action(admin, _("&Settings…"), self.on_settings, "Ctrl+,")
+        self._action(admin, _("Change my &password…"), self.on_change_password)
+        admin.addSeparator()
+        self.act_users = self._action(admin, _("&Users…"), self.on_users,
+                                      enabled=actor.can(Permission.MANAGE_USERS))
+        self.act_audit = self._action(admin, _("&Audit log…"), self.on_audit,
+                                      enabled=actor.can(Permission.VIEW_AUDIT))
+        help_menu = bar.addMenu(_("&Help"))
+        self._action(help_menu, _("&About aftersales-desk"), self.on_about)
+
+    def _build_status(self, branch_name: str, sync_state: str) -> None:
+        actor = self.ctx.actor
+        sb = self.statusBar()
+        who = actor.display_name or actor.username
+        self.lbl_user = QLabel(_("User: {name} ({role})").format(name=who, role=actor.role.label))
+        self.lbl_branch = QLabel(_("Branch: {name}").format(name=branch_name))
+        self.lbl_db = QLabel(_("Database: {path}").format(path=self.ctx.db.path.name))
+        self.lbl_db.setToolTip(str(self.ctx.db.path))
+        self.lbl_sync = QLabel(sync_state or _("Sync: not set up (working offline)"))
+        for w in (self.lbl_user, self.lbl_branch, self.lbl_db):
+            sb.addWidget(w)
+        sb.addPermanentWidget(self.lbl_sync)
+
+    # --- slots ----------------------------------------------------------------------------------
+    def on_backup(self) -> None:
+        from aftersales_desk.data.backup import backup_file, timestamped_backup_path
+
+        suggested = timestamped_backup_path(self.ctx.db.path, "manual")
+        out, _filter = QFileDialog.getSaveFileName(self, _("Back up the database"), str(suggested),
+                                                   _("Database backups (*.sqlite)"))
+        if not out:
+            return
+        from pathlib import Path
+
+        self.ctx.ops.run(
+            lambda progress: backup_file(self.ctx.db.path, Path(out)), parent=self,
+            label=_("Backing up…"), write=False,
+            on_success=lambda _r: self.statusBar().showMessage(_("Backup written to {out}.").format(out=out), 8000),
+        )
+
+    def on_settings(self) -> None:
+        from aftersales_desk.ui.dialogs.settings import SettingsDialog
+
+        dlg = SettingsDialog(self.ctx, self)
+        dlg.sig_language_changed.connect(self.sig_language_changed.emit)
+        dlg.exec()
+
+    def on_change_password(self) -> None:
+        from aftersales_desk.ui.dialogs.users import ChangePasswordDialog
+
+        ChangePasswordDialog(self.ctx, self).exec()
+
+    def on_users(self) -> None:
+        from aftersales_desk.ui.dialogs.users import UsersDialog
+
+        UsersDialog(self.ctx, self).exec()
+
+    def on_audit(self) -> None:
+        from aftersales_desk.ui.dialogs.audit import AuditDialog
+
+        AuditDialog(self.ctx, self).exec()
+
+    def on_about(self) -> None:
+        from aftersales_desk.ui.dialogs.about import about_text
+
+        QMessageBox.about(self, _("About aftersales-desk"), about_text(self.ctx))

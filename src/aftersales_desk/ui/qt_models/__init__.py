@@ -1,0 +1,1 @@
+"""Qt item models that adapt services' pages to views."""
