@@ -42,8 +42,13 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from aftersales_desk.services.bootstrap import initialize
 
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    db = initialize(path, branch_code="BJ01", branch_name="北京朝阳4S店", device_code="A",
-                    admin_password=ADMIN_PASSWORD)
+    db = initialize(
+        path,
+        branch_code="BJ01",
+        branch_name="北京朝阳4S店",
+        device_code="A",
+        admin_password=ADMIN_PASSWORD,
+    )
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
@@ -83,7 +88,9 @@ def make_actor(db: Database, admin: Actor) -> Callable[[Role], Actor]:
 
     def make(role: Role) -> Actor:
         if role not in made:
-            UserService(db, admin).create(f"u_{role.value}", f"{role.value} user", role.value, USER_PASSWORD)
+            UserService(db, admin).create(
+                f"u_{role.value}", f"{role.value} user", role.value, USER_PASSWORD
+            )
             made[role] = local_actor(db, f"u_{role.value}")
         return made[role]
 

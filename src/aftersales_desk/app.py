@@ -97,15 +97,24 @@ def build_main_window(db: Database, actor: Actor, *, lang: str | None = None):
     return window, warning
 
 
-def screenshot(db_path: Path, *, tab: str | None, out: Path, size: tuple[int, int],
-               username: str = "admin", lang: str | None = None) -> int:
+def screenshot(
+    db_path: Path,
+    *,
+    tab: str | None,
+    out: Path,
+    size: tuple[int, int],
+    username: str = "admin",
+    lang: str | None = None,
+) -> int:
     """Render the main window offscreen with ``tab`` shown and save it as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from aftersales_desk.services.bootstrap import local_actor, open_database
     from aftersales_desk.ui.tabs import TAB_NAMES
 
     if tab is not None and tab not in TAB_NAMES:
-        raise UsageError(_("Unknown tab {tab}; tabs: {tabs}").format(tab=tab, tabs=", ".join(TAB_NAMES)))
+        raise UsageError(
+            _("Unknown tab {tab}; tabs: {tabs}").format(tab=tab, tabs=", ".join(TAB_NAMES))
+        )
     db = open_database(db_path, write=False)
     try:
         app = _qapp()
@@ -115,8 +124,11 @@ def screenshot(db_path: Path, *, tab: str | None, out: Path, size: tuple[int, in
             print(warning, file=sys.stderr)
         if tab is not None:
             if tab not in window.tab_names():
-                raise UsageError(_("The tab {tab} is not part of this version; available: {tabs}").format(
-                    tab=tab, tabs=", ".join(window.tab_names()) or "-"))
+                raise UsageError(
+                    _("The tab {tab} is not part of this version; available: {tabs}").format(
+                        tab=tab, tabs=", ".join(window.tab_names()) or "-"
+                    )
+                )
             window.show_tab(tab)
         window.resize(*size)
         window.show()

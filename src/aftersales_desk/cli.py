@@ -366,6 +366,12 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    from aftersales_desk.commands import COMMAND_MODULES
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
     parser = argparse.ArgumentParser(
         prog="aftersales-desk",
         description=_(

@@ -10,7 +10,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_import_contracts_hold():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or "lint-imports"
-    result = subprocess.run([exe, "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [exe, "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 2 kept, 0 broken" in result.stdout, result.stdout
 

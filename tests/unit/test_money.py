@@ -7,8 +7,15 @@ from aftersales_desk.domain.money import apply_rate, format_money, parse_money
 
 @pytest.mark.parametrize(
     ("text", "minor"),
-    [("12.3", 1230), ("¥1,234.50", 123450), ("0.01", 1), ("-5", -500), (7, 700),
-     (Decimal("2.5"), 250), ("1 000元", 100000)],
+    [
+        ("12.3", 1230),
+        ("¥1,234.50", 123450),
+        ("0.01", 1),
+        ("-5", -500),
+        (7, 700),
+        (Decimal("2.5"), 250),
+        ("1 000元", 100000),
+    ],
 )
 def test_parse_money_exact(text, minor):
     assert parse_money(text) == minor

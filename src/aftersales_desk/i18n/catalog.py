@@ -24,8 +24,11 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 def extract() -> Catalog:
     template = Catalog(project="aftersales-desk", fuzzy=False)
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(PACKAGE_DIR), method_map=[("**.py", "python")], keywords=KEYWORDS,
-        comment_tags=("Translators:",), strip_comment_tags=True,
+        str(PACKAGE_DIR),
+        method_map=[("**.py", "python")],
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
+        strip_comment_tags=True,
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
@@ -67,7 +70,9 @@ def update(lang: str) -> Catalog:
     path = po_path(lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        write_po(f, catalog, width=100, sort_output=True, ignore_obsolete=True, include_lineno=False)
+        write_po(
+            f, catalog, width=100, sort_output=True, ignore_obsolete=True, include_lineno=False
+        )
     return catalog
 
 

@@ -231,7 +231,9 @@ class UserService:
         from aftersales_desk.i18n import LANGUAGES
 
         if language not in LANGUAGES:
-            raise ValidationError(_("Unknown language: {value}").format(value=language), field="language")
+            raise ValidationError(
+                _("Unknown language: {value}").format(value=language), field="language"
+            )
         if self.actor.user_id is None:
             return
         with self.db.uow(self.actor, write=True) as uow:

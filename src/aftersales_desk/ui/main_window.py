@@ -39,7 +39,7 @@ class _LazyTab(QWidget):
             self._layout.addWidget(self.widget)
         return self.widget
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event) -> None:
         self.ensure_built()
         super().showEvent(event)
 
@@ -77,8 +77,14 @@ class MainWindow(QMainWindow):
         return holder.ensure_built()
 
     # --- menus ----------------------------------------------------------------------------------
-    def _action(self, menu, text: str, slot: Callable[[], None], shortcut: str | None = None,
-                enabled: bool = True) -> QAction:
+    def _action(
+        self,
+        menu,
+        text: str,
+        slot: Callable[[], None],
+        shortcut: str | None = None,
+        enabled: bool = True,
+    ) -> QAction:
         act = QAction(text, self)
         if shortcut:
             act.setShortcut(QKeySequence(shortcut))
@@ -91,8 +97,12 @@ class MainWindow(QMainWindow):
         actor = self.ctx.actor
         bar = self.menuBar()
         file_menu = bar.addMenu(_("&File"))
-        self._action(file_menu, _("&Back up the database…"), self.on_backup,
-                     enabled=actor.can(Permission.BACKUP))
+        self._action(
+            file_menu,
+            _("&Back up the database…"),
+            self.on_backup,
+            enabled=actor.can(Permission.BACKUP),
+        )
         file_menu.addSeparator()
         self._action(file_menu, _("Log &out"), self.sig_logout.emit)
         self._action(file_menu, _("&Quit"), self.close, "Ctrl+Q")
@@ -100,10 +110,12 @@ class MainWindow(QMainWindow):
         self._action(admin, _("&Settings…"), self.on_settings, "Ctrl+,")
         self._action(admin, _("Change my &password…"), self.on_change_password)
         admin.addSeparator()
-        self.act_users = self._action(admin, _("&Users…"), self.on_users,
-                                      enabled=actor.can(Permission.MANAGE_USERS))
-        self.act_audit = self._action(admin, _("&Audit log…"), self.on_audit,
-                                      enabled=actor.can(Permission.VIEW_AUDIT))
+        self.act_users = self._action(
+            admin, _("&Users…"), self.on_users, enabled=actor.can(Permission.MANAGE_USERS)
+        )
+        self.act_audit = self._action(
+            admin, _("&Audit log…"), self.on_audit, enabled=actor.can(Permission.VIEW_AUDIT)
+        )
         help_menu = bar.addMenu(_("&Help"))
         self._action(help_menu, _("&About aftersales-desk"), self.on_about)
 
@@ -125,16 +137,21 @@ class MainWindow(QMainWindow):
         from aftersales_desk.data.backup import backup_file, timestamped_backup_path
 
         suggested = timestamped_backup_path(self.ctx.db.path, "manual")
-        out, _filter = QFileDialog.getSaveFileName(self, _("Back up the database"), str(suggested),
-                                                   _("Database backups (*.sqlite)"))
+        out, _filter = QFileDialog.getSaveFileName(
+            self, _("Back up the database"), str(suggested), _("Database backups (*.sqlite)")
+        )
         if not out:
             return
         from pathlib import Path
 
         self.ctx.ops.run(
-            lambda progress: backup_file(self.ctx.db.path, Path(out)), parent=self,
-            label=_("Backing up…"), write=False,
-            on_success=lambda _r: self.statusBar().showMessage(_("Backup written to {out}.").format(out=out), 8000),
+            lambda progress: backup_file(self.ctx.db.path, Path(out)),
+            parent=self,
+            label=_("Backing up…"),
+            write=False,
+            on_success=lambda _r: self.statusBar().showMessage(
+                _("Backup written to {out}.").format(out=out), 8000
+            ),
         )
 
     def on_settings(self) -> None:

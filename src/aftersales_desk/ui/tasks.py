@@ -59,10 +59,18 @@ class Operation(QObject):
 
     sig_finished = Signal(bool)
 
-    def __init__(self, ops: Ops, fn: Callable[[Progress], Any], *, parent: QWidget | None,
-                 label: str | None, on_success: Callable[[Any], None] | None,
-                 on_error: Callable[[BaseException], bool] | None, changes: set[str] | None,
-                 cancellable: bool) -> None:
+    def __init__(
+        self,
+        ops: Ops,
+        fn: Callable[[Progress], Any],
+        *,
+        parent: QWidget | None,
+        label: str | None,
+        on_success: Callable[[Any], None] | None,
+        on_error: Callable[[BaseException], bool] | None,
+        changes: set[str] | None,
+        cancellable: bool,
+    ) -> None:
         super().__init__(ops)
         self._ops, self._fn, self._parent = ops, fn, parent
         self._on_success, self._on_error, self._changes = on_success, on_error, changes
@@ -87,7 +95,9 @@ class Operation(QObject):
     def _show_dialog(self) -> None:
         if self.done or self._label is None:
             return
-        dlg = QProgressDialog(self._label, _("Cancel") if self._cancellable else "", 0, 0, self._parent)
+        dlg = QProgressDialog(
+            self._label, _("Cancel") if self._cancellable else "", 0, 0, self._parent
+        )
         dlg.setWindowTitle(_("Please wait"))
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.setMinimumDuration(0)
@@ -148,8 +158,11 @@ def show_error(parent: QWidget | None, exc: BaseException, tb: str = "") -> None
 
     where = setup_logging()
     log.error("operation failed: %s\n%s", exc, tb)
-    QMessageBox.critical(parent, _("Unexpected error"), _("Unexpected error: {error}. Details are in {log}.").format(
-        error=exc, log=where or "-"))
+    QMessageBox.critical(
+        parent,
+        _("Unexpected error"),
+        _("Unexpected error: {error}. Details are in {log}.").format(error=exc, log=where or "-"),
+    )
 
 
 class Ops(QObject):
@@ -165,18 +178,33 @@ class Ops(QObject):
         self.readers = QThreadPool(self)
         self.readers.setMaxThreadCount(2)
 
-    def run(self, fn: Callable[[Progress], Any], *, parent: QWidget | None = None,
-            label: str | None = None, on_success: Callable[[Any], None] | None = None,
-            on_error: Callable[[BaseException], bool] | None = None,
-            changes: set[str] | None = None, write: bool = True,
-            cancellable: bool = True) -> Operation:
+    def run(
+        self,
+        fn: Callable[[Progress], Any],
+        *,
+        parent: QWidget | None = None,
+        label: str | None = None,
+        on_success: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], bool] | None = None,
+        changes: set[str] | None = None,
+        write: bool = True,
+        cancellable: bool = True,
+    ) -> Operation:
         """Run ``fn(progress)`` off the UI thread.
 
         ``label`` shows a progress dialog when the call takes longer than a moment; ``changes``
         (area names) are announced on success; ``on_error`` returning True means "handled".
         """
-        op = Operation(self, fn, parent=parent, label=label, on_success=on_success,
-                       on_error=on_error, changes=changes if write else None, cancellable=cancellable)
+        op = Operation(
+            self,
+            fn,
+            parent=parent,
+            label=label,
+            on_success=on_success,
+            on_error=on_error,
+            changes=changes if write else None,
+            cancellable=cancellable,
+        )
         return op.start(self.writer if write else self.readers)
 
     def wait_idle(self, msecs: int = 30000) -> bool:

@@ -27,7 +27,13 @@ def about_text(ctx: AppContext) -> str:
         (_("Chinese font"), font),
         ("Qt / PySide6", pyside_version),
     ]
-    body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    intro = _("The desk program of an after-sales branch office: customer archive, parts counter, "
-              "callbacks, insurance log and daily schedule, offline first.")
-    return f"<h3>aftersales-desk</h3><p>{html.escape(intro)}</p><table cellspacing='6'>{body}</table>"
+    body = "".join(
+        f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows
+    )
+    intro = _(
+        "The desk program of an after-sales branch office: customer archive, parts counter, "
+        "callbacks, insurance log and daily schedule, offline first."
+    )
+    return (
+        f"<h3>aftersales-desk</h3><p>{html.escape(intro)}</p><table cellspacing='6'>{body}</table>"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QTableView,
     QVBoxLayout,
 )
-from PySide6.QtCore import Qt
 
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.audit import AuditService
@@ -33,13 +32,19 @@ class AuditDialog(QDialog):
         self._timer = QTimer(self, singleShot=True, interval=250)
         self._timer.timeout.connect(self.on_filter)
         self.search.textChanged.connect(lambda _t: self._timer.start())
-        self.model = LazyTableModel([
-            Column("at", N_("When"), fmt=lambda v: v.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
-            Column("username", N_("User")),
-            Column("action", N_("Action")),
-            Column("entity", N_("Record kind")),
-            Column("entity_id", N_("Record")),
-        ], self.service.page, parent=self)
+        self.model = LazyTableModel(
+            [
+                Column(
+                    "at", N_("When"), fmt=lambda v: v.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                ),
+                Column("username", N_("User")),
+                Column("action", N_("Action")),
+                Column("entity", N_("Record kind")),
+                Column("entity_id", N_("Record")),
+            ],
+            self.service.page,
+            parent=self,
+        )
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -38,7 +38,8 @@ class LoginDialog(QDialog):
             self.cb_lang.addItem(LANGUAGE_NAMES[lang], lang)
         self.cb_lang.setCurrentIndex(LANGUAGES.index(current_language()))
         self.cb_lang.currentIndexChanged.connect(
-            lambda _i: self.sig_language_changed.emit(self.cb_lang.currentData()))
+            lambda _i: self.sig_language_changed.emit(self.cb_lang.currentData())
+        )
         self.lbl_error = QLabel()
         self.lbl_error.setStyleSheet("color: #b00020;")
         self.lbl_error.setWordWrap(True)
@@ -48,7 +49,8 @@ class LoginDialog(QDialog):
         form.addRow(self.lbl_password, self.ed_password)
         form.addRow(self.lbl_lang, self.cb_lang)
         self.buttons = buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.on_login)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -19,8 +19,12 @@ class SetupDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(_("New branch database"))
         self.setMinimumWidth(460)
-        intro = QLabel(_("There is no database at {path} yet. Create it for your branch; you will "
-                         "log in as 'admin' with the password chosen here.").format(path=path))
+        intro = QLabel(
+            _(
+                "There is no database at {path} yet. Create it for your branch; you will "
+                "log in as 'admin' with the password chosen here."
+            ).format(path=path)
+        )
         intro.setWordWrap(True)
         self.ed_code = QLineEdit()
         self.ed_code.setPlaceholderText("BJ01")
@@ -38,7 +42,9 @@ class SetupDialog(QDialog):
         form.addRow(_("Device code"), self.ed_device)
         form.addRow(_("Admin password"), self.ed_pw)
         form.addRow(_("Repeat the password"), self.ed_pw2)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Create"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
         buttons.accepted.connect(self.on_ok)
@@ -54,6 +60,10 @@ class SetupDialog(QDialog):
         if self.ed_pw.text() != self.ed_pw2.text():
             self.lbl_error.setText(_("The passwords differ."))
             return
-        self.values = {"branch_code": self.ed_code.text(), "branch_name": self.ed_name.text(),
-                       "device_code": self.ed_device.text(), "admin_password": self.ed_pw.text()}
+        self.values = {
+            "branch_code": self.ed_code.text(),
+            "branch_name": self.ed_name.text(),
+            "device_code": self.ed_device.text(),
+            "admin_password": self.ed_pw.text(),
+        }
         self.accept()

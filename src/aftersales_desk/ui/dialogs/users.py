@@ -58,7 +58,9 @@ class UserEditDialog(QDialog):
             form.addRow(_("Password"), self.ed_password)
         else:
             form.addRow("", self.chk_active)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
         buttons.accepted.connect(self.accept)
@@ -75,14 +77,18 @@ class UsersDialog(QDialog):
         self.service = UserService(ctx.db, ctx.actor)
         self.setWindowTitle(_("Users"))
         self.resize(760, 420)
-        self.model = LazyTableModel([
-            Column("username", N_("User name")),
-            Column("display_name", N_("Name")),
-            Column("role", N_("Role"), fmt=lambda r: Role(r).label),
-            Column("active", N_("Active"), fmt=_yes_no),
-            Column("locked", N_("Locked"), fmt=_yes_no),
-            Column("last_login_at", N_("Last log-in"), fmt=_when),
-        ], self.service.page, parent=self)
+        self.model = LazyTableModel(
+            [
+                Column("username", N_("User name")),
+                Column("display_name", N_("Name")),
+                Column("role", N_("Role"), fmt=lambda r: Role(r).label),
+                Column("active", N_("Active"), fmt=_yes_no),
+                Column("locked", N_("Locked"), fmt=_yes_no),
+                Column("last_login_at", N_("Last log-in"), fmt=_when),
+            ],
+            self.service.page,
+            parent=self,
+        )
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,14 +119,22 @@ class UsersDialog(QDialog):
         return self.model.row(rows[0].row()) if rows else None
 
     def _run(self, fn) -> None:
-        self.ctx.ops.run(lambda _p: fn(), parent=self, on_success=lambda _r: self.model.reload(),
-                         changes={"users"})
+        self.ctx.ops.run(
+            lambda _p: fn(),
+            parent=self,
+            on_success=lambda _r: self.model.reload(),
+            changes={"users"},
+        )
 
     def on_add(self) -> None:
         dlg = UserEditDialog(None, self)
         if dlg.exec():
-            u, n, r, p = (dlg.ed_username.text(), dlg.ed_name.text(), dlg.cb_role.currentData(),
-                          dlg.ed_password.text())
+            u, n, r, p = (
+                dlg.ed_username.text(),
+                dlg.ed_name.text(),
+                dlg.cb_role.currentData(),
+                dlg.ed_password.text(),
+            )
             self._run(lambda: self.service.create(u, n, r, p))
 
     def on_edit(self) -> None:
@@ -136,9 +150,12 @@ class UsersDialog(QDialog):
         row = self.selected()
         if row is None:
             return
-        pw, ok = QInputDialog.getText(self, _("Reset password"),
-                                      _("New password for {name} (also unlocks the account):").format(name=row.username),
-                                      QLineEdit.EchoMode.Password)
+        pw, ok = QInputDialog.getText(
+            self,
+            _("Reset password"),
+            _("New password for {name} (also unlocks the account):").format(name=row.username),
+            QLineEdit.EchoMode.Password,
+        )
         if ok:
             self._run(lambda: self.service.reset_password(row.id, pw))
 
@@ -157,7 +174,9 @@ class ChangePasswordDialog(QDialog):
         form.addRow(_("Current password"), self.ed_old)
         form.addRow(_("New password"), self.ed_new)
         form.addRow(_("Repeat the new password"), self.ed_again)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
         buttons.accepted.connect(self.on_ok)
@@ -182,5 +201,9 @@ class ChangePasswordDialog(QDialog):
                 return True
             return False
 
-        self.ctx.ops.run(lambda _p: service.change_own_password(old, new), parent=self,
-                         on_success=lambda _r: self.accept(), on_error=failed)
+        self.ctx.ops.run(
+            lambda _p: service.change_own_password(old, new),
+            parent=self,
+            on_success=lambda _r: self.accept(),
+            on_error=failed,
+        )

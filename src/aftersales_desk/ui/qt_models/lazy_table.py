@@ -31,8 +31,9 @@ class Column:
 class LazyTableModel(QAbstractTableModel):
     ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
-    def __init__(self, columns: list[Column], fetch: Fetch, *, page_size: int = 200,
-                 parent: Any = None) -> None:
+    def __init__(
+        self, columns: list[Column], fetch: Fetch, *, page_size: int = 200, parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self.columns = columns
         self._fetch = fetch
@@ -116,8 +117,9 @@ class LazyTableModel(QAbstractTableModel):
             return row
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return _(self.columns[section].title)
         return None
