@@ -28,7 +28,7 @@ class Timing:
     @property
     def p95(self) -> float:
         s = sorted(self.samples)
-        return s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+        return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
 
 
 def measure(fn: Callable[[], object], *, repeat: int = 15, warmup: int = 1) -> Timing:
