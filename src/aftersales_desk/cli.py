@@ -330,6 +330,36 @@ def cmd_ls(args: argparse.Namespace) -> int:
         db.dispose()
 
 
+# --- report ------------------------------------------------------------------------------
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help=_("which report"))
+    p.add_argument("--date", dest="day", metavar="YYYY-MM-DD", help=_("the day the report covers"))
+    p.add_argument("--week", metavar="YYYY-Www", help=_("the ISO week the report covers"))
+    p.add_argument("--month", metavar="YYYY-MM", help=_("the month the report covers"))
+    p.add_argument("--out", required=True, help=_("file to write: .xlsx or .pdf"))
+
+
+@command("report")(_report_args)
+def cmd_report(args: argparse.Namespace) -> int:
+    import aftersales_desk.services.modules  # noqa: F401
+    from aftersales_desk.services.report_registry import parse_period, run_report
+
+    period = parse_period(day=args.day, week=args.week, month=args.month)
+    out = Path(args.out).expanduser()
+    db = _open(args, write=False)
+    try:
+        run_report(db, _actor(db, args), args.name, period, out, TerminalProgress(args.name))
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"report": args.name, "period": period.label, "out": str(out)})
+    else:
+        print(_("Report written to {out}.").format(out=out))
+    return EXIT_OK
+
+
 # --- fonts -----------------------------------------------------------------------------------
 
 
