@@ -23,6 +23,8 @@ def timestamped_backup_path(db_path: Path, label: str) -> Path:
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     uri = f"file:{path.as_posix()}?mode={'ro' if readonly else 'rwc'}"
+    if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        uri += "&immutable=1"  # a read-only file cannot get WAL's -shm; nobody can change it
     conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     return conn
 

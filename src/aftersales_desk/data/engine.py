@@ -54,7 +54,9 @@ def _on_begin(conn: Any) -> None:
 def make_engine(path: Path, *, readonly: bool = False, pool: bool = True) -> Engine:
     """A SQLAlchemy engine on ``path`` with the pragmas above applied to every connection."""
     if readonly:
-        url = f"sqlite:///file:{path.as_posix()}?mode=ro&uri=true"
+        # A read-only file (or folder) cannot get WAL's -shm file, and nobody can change it under
+        # us: open it as immutable.
+        url = f"sqlite:///file:{path.as_posix()}?mode=ro&immutable=1&uri=true"
     else:
         url = f"sqlite:///{path.as_posix()}"
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}

@@ -37,10 +37,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed and detaches the loaded objects without
+        # expiring them, so plain values read inside the block stay usable after it.
+        self.session.close()
         if exc is not None:
             translated = translate_error(exc, self._path)
             if translated is not exc:
