@@ -51,6 +51,7 @@ class LoginDialog(QDialog):
         self.buttons = buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
         buttons.accepted.connect(self.on_login)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

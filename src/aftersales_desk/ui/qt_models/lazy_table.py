@@ -42,6 +42,7 @@ class LazyTableModel(QAbstractTableModel):
         self._cursor: Any | None = None
         self._exhausted = False
         self._loaded_once = False
+        self._fetching = False  # views may ask for more while rows are being inserted
 
     # --- the data ---------------------------------------------------------------------------
     def reload(self, fetch: Fetch | None = None) -> None:
@@ -88,18 +89,22 @@ class LazyTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
-        if parent.isValid():
+        if parent.isValid() or self._fetching:
             return False
         return not self._loaded_once or not self._exhausted
 
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        if parent.isValid() or self._fetching:
             return
         if not self._loaded_once:
             self.reload()
             return
         if not self._exhausted:
-            self._append(self._fetch(self._cursor, self.page_size), notify=True)
+            self._fetching = True
+            try:
+                self._append(self._fetch(self._cursor, self.page_size), notify=True)
+            finally:
+                self._fetching = False
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
