@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aftersales_desk.data.uow import Database
-from aftersales_desk.domain.actor import Actor
 from aftersales_desk.errors import EXIT_OK, EXIT_USAGE, UsageError, UserError
 from aftersales_desk.i18n import _, current_language, set_language
+
+if TYPE_CHECKING:  # the ORM is imported in the background while the log-in window shows
+    from aftersales_desk.data.uow import Database
+    from aftersales_desk.domain.actor import Actor
 
 _qt_translator = None
 
@@ -23,6 +27,11 @@ def _qapp():
         app = QApplication(sys.argv[:1])
         app.setOrganizationName("aftersales-desk")
         app.setApplicationName("aftersales-desk")
+        from PySide6.QtGui import QIcon
+
+        from aftersales_desk.paths import resources_dir
+
+        app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "aftersales-desk.svg")))
     return app
 
 
@@ -45,7 +54,7 @@ def apply_language(lang: str | None) -> str:
     return lang
 
 
-def apply_font(size: int = 10, *, quiet: bool = False) -> str | None:
+def apply_font(size: int = 10) -> str | None:
     """Use the CJK TrueType font for the whole window; returns a warning when none is found."""
     from PySide6.QtGui import QFont, QFontDatabase
 
@@ -151,21 +160,68 @@ def _message(kind: str, title: str, text: str) -> None:
     getattr(QMessageBox, kind)(None, title, text)
 
 
-def _open_or_create(path: Path) -> Database | None:
-    from aftersales_desk.services.bootstrap import initialize, open_database
+class DatabaseLoader:
+    """Opens (and if need be upgrades) the database on a background thread, so the log-in window
+    is usable at once; ``result()`` waits for it and re-raises what went wrong."""
 
-    if not path.exists():
-        from aftersales_desk.ui.dialogs.setup import SetupDialog
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: Database | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="open-database", daemon=True)
+        self._thread.start()
 
-        while True:
-            dlg = SetupDialog(str(path))
-            if not dlg.exec():
-                return None
-            try:
-                return initialize(path, **dlg.values)
-            except UserError as exc:
-                _message("warning", _("Cannot do that"), exc.message)
-    return open_database(path, write=True)
+    def _run(self) -> None:
+        try:
+            from aftersales_desk.services.bootstrap import open_database
+
+            self._db = open_database(self.path, write=True)
+        except BaseException as exc:  # handed to the UI thread by result()
+            self._error = exc
+
+    def result(self) -> Database:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._db is not None
+        return self._db
+
+
+def _create_first_database(path: Path) -> bool:
+    """First start with no database: ask for the branch and create it (the window's ``init``)."""
+    from aftersales_desk.services.bootstrap import initialize
+    from aftersales_desk.ui.dialogs.setup import SetupDialog
+
+    while True:
+        dlg = SetupDialog(str(path))
+        if not dlg.exec():
+            return False
+        try:
+            initialize(path, **dlg.values).dispose()
+            return True
+        except UserError as exc:
+            _message("warning", _("Cannot do that"), exc.message)
+
+
+def start_login(path: Path, *, lang: str | None = None) -> tuple[Any, DatabaseLoader]:
+    """Show the log-in window for ``path`` at once and start opening the database behind it."""
+    from PySide6.QtCore import QSettings
+
+    from aftersales_desk.data.peek import peek
+    from aftersales_desk.ui.dialogs.login import LoginDialog
+
+    _qapp()
+    glance = peek(path)
+    settings = glance.get("settings", {})
+    apply_language(
+        lang or str(QSettings().value("ui/language", "") or "") or settings.get("language")
+    )
+    apply_font(int(settings.get("ui_font_size", 10)))
+    loader = DatabaseLoader(path)
+    dialog = LoginDialog(loader.result, glance.get("branch_name") or path.stem)
+    dialog.sig_language_changed.connect(lambda code: (apply_language(code), dialog.retitle()))
+    dialog.show()
+    return dialog, loader
 
 
 def run_gui(db_path: Path | None, *, tab: str | None = None, lang: str | None = None) -> int:
@@ -173,37 +229,35 @@ def run_gui(db_path: Path | None, *, tab: str | None = None, lang: str | None = 
     from PySide6.QtCore import QSettings
 
     from aftersales_desk.paths import default_db_path
-    from aftersales_desk.ui.dialogs.login import LoginDialog
 
     app = _qapp()
     apply_language(lang or str(QSettings().value("ui/language", "") or "") or None)
     path = Path(db_path) if db_path else default_db_path()
-    try:
-        db = _open_or_create(path)
-    except UserError as exc:
-        _message("critical", _("Cannot open the database"), exc.message)
-        return exc.exit_code
-    if db is None:
+    if not path.exists() and not _create_first_database(path):
         return EXIT_USAGE
-    _lang, branch_name, font_size = _branch_language(db, None)
-    if lang is None and not QSettings().value("ui/language", ""):
-        apply_language(_lang)
-    apply_font(font_size)
-
-    state: dict[str, object] = {}
+    state: dict[str, Any] = {}
 
     def start_session() -> bool:
-        login = LoginDialog(db, branch_name)
-        login.sig_language_changed.connect(lambda code: (apply_language(code), login.retitle()))
-        if not login.exec() or login.actor is None:
+        if "db" in state:  # after a log-out: the next log-in opens it afresh
+            state.pop("db").dispose()
+        login, loader = start_login(path, lang=lang)
+        login.exec()
+        try:
+            db = loader.result()
+        except UserError as exc:
+            _message("critical", _("Cannot open the database"), exc.message)
+            state["exit"] = exc.exit_code
+            return False
+        state["db"] = db
+        if login.actor is None:
             return False
         QSettings().setValue("ui/language", current_language())
-        show_window(login.actor)
+        show_window(db, login.actor)
         return True
 
-    def show_window(actor: Actor, *, language: str | None = None) -> None:
+    def show_window(db: Database, actor: Actor, *, language: str | None = None) -> None:
         window, warning = build_main_window(db, actor, lang=language)
-        window.sig_language_changed.connect(lambda code: relaunch(actor, code))
+        window.sig_language_changed.connect(lambda code: relaunch(db, actor, code))
         window.sig_logout.connect(logout)
         window.resize(1280, 800)
         window.show()
@@ -213,25 +267,23 @@ def run_gui(db_path: Path | None, *, tab: str | None = None, lang: str | None = 
             window.show_tab(tab)
         state["window"] = window
 
-    def relaunch(actor: Actor, code: str) -> None:
+    def relaunch(db: Database, actor: Actor, code: str) -> None:
         old = state.get("window")
         QSettings().setValue("ui/language", code)
-        show_window(actor, language=code)
+        show_window(db, actor, language=code)
         if old is not None:
-            old.close()  # type: ignore[attr-defined]
-            old.deleteLater()  # type: ignore[attr-defined]
+            old.close()
+            old.deleteLater()
 
     def logout() -> None:
         old = state.pop("window", None)
         if old is not None:
-            old.hide()  # type: ignore[attr-defined]
-            old.deleteLater()  # type: ignore[attr-defined]
+            old.hide()
+            old.deleteLater()
         if not start_session():
             app.quit()
 
-    if not start_session():
-        db.dispose()
-        return EXIT_OK
-    code = app.exec()
-    db.dispose()
+    code = app.exec() if start_session() else state.get("exit", EXIT_OK)
+    if "db" in state:
+        state["db"].dispose()
     return code

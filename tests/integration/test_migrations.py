@@ -137,3 +137,9 @@ def test_foreign_sqlite_database_is_refused(tmp_path: Path):
         conn.execute("CREATE TABLE t (x)")
     with pytest.raises(DatabaseError, match="not one of aftersales-desk"):
         upgrade_database(path)
+
+
+def test_fast_head_agrees_with_alembic():
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

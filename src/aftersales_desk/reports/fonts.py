@@ -76,7 +76,8 @@ def truetype_subfont(path: Path) -> int | None:
     return None
 
 
-def _candidates() -> list[Path]:
+def _candidates():
+    """Font files to try, best first; asks fontconfig only when the known places have none."""
     from aftersales_desk.paths import resources_dir
 
     out: list[Path] = []

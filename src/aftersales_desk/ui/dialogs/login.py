@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -13,19 +16,25 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.errors import UserError
 from aftersales_desk.i18n import LANGUAGE_NAMES, LANGUAGES, _, current_language
-from aftersales_desk.services.auth import login
+
+if TYPE_CHECKING:
+    from aftersales_desk.data.uow import Database
 
 
 class LoginDialog(QDialog):
     sig_language_changed = Signal(str)
 
-    def __init__(self, db: Database, branch_name: str, parent=None) -> None:
+    def __init__(
+        self, db: Database | Callable[[], Database], branch_name: str, parent=None
+    ) -> None:
+        """``db`` may be a callable that returns the database once it is open: the window shows
+        while the database is still being opened (and upgraded) in the background."""
         super().__init__(parent)
-        self.db = db
+        self._db = db
+        self.db: Database | None = None
         self.actor: Actor | None = None
         self.branch_name = branch_name
         self.setMinimumWidth(380)
@@ -74,7 +83,11 @@ class LoginDialog(QDialog):
         self.lbl_error.clear()
 
     def on_login(self) -> None:
+        from aftersales_desk.services.auth import login
+
         try:
+            if self.db is None:
+                self.db = self._db() if callable(self._db) else self._db
             self.actor = login(self.db, self.ed_user.text(), self.ed_password.text())
         except UserError as exc:
             self.lbl_error.setText(exc.message)
