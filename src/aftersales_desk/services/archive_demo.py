@@ -95,7 +95,9 @@ def _plate(rng: random.Random) -> str:
     if rng.random() < 0.12:  # new-energy plate, 8 characters
         return "京A" + rng.choice("DF") + rng.choice(PLATE_LETTERS) + f"{rng.randrange(10**4):04d}"
     letter = rng.choice("ABCEFGHJKLMNPQ")
-    tail = "".join(rng.choice(PLATE_LETTERS + "0123456789" * 3) for _ in range(5))
+    tail = rng.choice(PLATE_LETTERS + "0123456789") + "".join(
+        rng.choice("0123456789" * 4 + PLATE_LETTERS[:6]) for _ in range(4)
+    )
     return ("京" if rng.random() < 0.85 else "冀") + letter + tail
 
 
