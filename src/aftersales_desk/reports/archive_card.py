@@ -149,7 +149,7 @@ def write_card_pdf(card: Any, branch: Any, out: Path) -> None:
     t = Table(
         [[p(c) for c in r] for r in rows],
         repeatRows=1,
-        colWidths=[19 * mm, 18 * mm, 11 * mm, 15 * mm, 38 * mm, 28 * mm, 17 * mm, 14 * mm, 26 * mm],
+        colWidths=[21 * mm, 20 * mm, 11 * mm, 15 * mm, 35 * mm, 26 * mm, 17 * mm, 14 * mm, 26 * mm],
     )
     t.setStyle(grid)
     story.append(t)

@@ -576,7 +576,7 @@ def write_template(out: Path) -> None:
         "club_member": _("no"),
         "vip": _("no"),
         "consent_call": _("yes"),
-        "vin": "LSGPC54U0BF000016",
+        "vin": "LSGPC54U7BF000016",
         "plate": "京A12345",
         "brand": "别克",
         "model": "英朗",

@@ -1,6 +1,6 @@
 """The archive search: one FTS5 trigram index over a text per customer, plus short prefix keys.
 
-Design. ``archive_search.body`` holds, per customer: customer no., name, full pinyin, phone
+Design. ``archive_search.body`` holds, per customer: customer no., name, full pinyin, initials, phone
 digits, and every vehicle's plate (with its province character), VIN and engine number. The
 migration's FTS5 ``trigram`` table indexes it, so any fragment of 3+ characters (4 digits of a
 phone, a VIN fragment, a plate without its province character, ``zhangsan``) is an index lookup.
@@ -51,7 +51,7 @@ def index_texts(
     """(body, plates, keys) of one customer; ``vehicles`` are (plate, vin, engine_no)."""
     full, initials = pinyin_keys(name)
     vehicles = list(vehicles)
-    parts = [customer_no.upper(), name, full]
+    parts = [customer_no.upper(), name, full, initials]
     parts += [p for p in phones if p]
     for plate, vin, engine in vehicles:
         parts += [v for v in (plate, vin, engine.upper()) if v]
