@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -21,10 +23,17 @@ def _render_item(type_: str, obj, autogen_context):
     return False
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    # FTS5 virtual tables and their shadow tables (``*_fts``, ``*_fts_data`` …) are made by
+    # raw SQL in the migrations; they have no model, so autogenerate must not drop them.
+    return not (type_ == "table" and name is not None and re.search(r"_fts($|_)", name))
+
+
 def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=_include_name,
         render_as_batch=True,
         render_item=_render_item,
         compare_type=True,

@@ -1,6 +1,7 @@
 """Imports every module's services so that their registrations — ``ls`` kinds, ``demo`` fillers,
 ``check`` invariants — take effect. Each module issue adds its import here."""
 
+import aftersales_desk.services.archive_registry
 import aftersales_desk.services.demo
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing

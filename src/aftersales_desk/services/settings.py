@@ -23,6 +23,22 @@ DEFAULTS: dict[str, Any] = {
     "paper_size": "A4",
     "ui_font_size": 10,
     "ui_font_family": "",
+    # customer archive: the paper file's required documents (the seeds list ten for a car sale),
+    # and when a vehicle counts as lost (default interval in months, then a margin in days)
+    "archive_documents": [
+        "保修单",
+        "汽车开票通知单",
+        "车辆出库单(蓝联)",
+        "汽车购销合同",
+        "新车开票结算单",
+        "交车检验表",
+        "合格证复印件",
+        "机动车发票复印件",
+        "身份证复印件",
+        "交车服务验收清单",
+    ],
+    "archive_lost_months": 6,
+    "archive_lost_margin_days": 30,
 }
 
 

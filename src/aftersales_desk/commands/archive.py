@@ -1,0 +1,199 @@
+"""Headless commands of the archive: ``search``, ``import customers``, ``export customers``,
+``print card``. ``import``/``export``/``print`` dispatch on KIND through small registries so the
+other modules add their kinds (parts, policies, slips) without a second command of the name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
+from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
+from aftersales_desk.i18n import _
+
+Handler = Callable[[argparse.Namespace], int]
+IMPORTERS: dict[str, Handler] = {}
+EXPORTERS: dict[str, Handler] = {}
+PRINTERS: dict[str, Handler] = {}
+
+
+def _dispatch(table: dict[str, Handler], kind: str, args: argparse.Namespace) -> int:
+    if kind not in table:
+        raise UsageError(
+            _("Unknown kind {kind}; known kinds: {kinds}").format(
+                kind=kind, kinds=", ".join(sorted(table))
+            )
+        )
+    return table[kind](args)
+
+
+# --- search --------------------------------------------------------------------------------------
+def _search_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("text", help=_("name, pinyin, phone digits, plate, VIN or customer no."))
+    p.add_argument("--limit", type=int, default=20, help=_("at most this many customers"))
+
+
+@command("search")(_search_args)
+def cmd_search(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.archive_search import search
+
+    db = _open(args, write=False)
+    try:
+        rows = search(db, _actor(db, args), args.text, limit=max(1, args.limit))
+    finally:
+        db.dispose()
+    docs = [
+        {
+            "id": str(r.id),
+            "customer_no": r.customer_no,
+            "name": r.name,
+            "phone": r.phone,
+            "region": r.region,
+            "vip": r.vip,
+            "club_member": r.club_member,
+            "plates": r.plates.split(),
+        }
+        for r in rows
+    ]
+    if args.json:
+        _print_json(docs)
+    else:
+        for d in docs:
+            print("\t".join([d["customer_no"], d["name"], d["phone"], " ".join(d["plates"])]))
+    return EXIT_OK
+
+
+# --- import / export / print --------------------------------------------------------------------
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", help=_("what to import: customers"))
+    p.add_argument("file", help=_("the Excel file (.xlsx)"))
+    p.add_argument("--dry-run", action="store_true", help=_("check the file, change nothing"))
+    p.add_argument("--report", metavar="OUT.xlsx", help=_("write every problem to this file"))
+
+
+@command("import")(_import_args)
+def cmd_import(args: argparse.Namespace) -> int:
+    return _dispatch(IMPORTERS, args.kind, args)
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", help=_("what to export: customers"))
+    p.add_argument("--out", required=True, help=_("the Excel file to write (.xlsx)"))
+
+
+@command("export")(_export_args)
+def cmd_export(args: argparse.Namespace) -> int:
+    return _dispatch(EXPORTERS, args.kind, args)
+
+
+def _print_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", help=_("what to print: card"))
+    p.add_argument("number", help=_("the number of what to print (customer no. for a card)"))
+    p.add_argument("--out", required=True, help=_("the PDF file to write"))
+    p.add_argument("--size", default=None, help=_("paper size (A4, A5, 241x140)"))
+
+
+@command("print")(_print_args)
+def cmd_print(args: argparse.Namespace) -> int:
+    return _dispatch(PRINTERS, args.kind, args)
+
+
+def import_customers_cmd(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.archive_files import import_customers, write_import_report
+
+    path = Path(args.file).expanduser()
+    if not path.exists():
+        raise UsageError(_("The file {file} does not exist.").format(file=path))
+    db = _open(args, write=True)
+    try:
+        result = import_customers(
+            db,
+            _actor(db, args),
+            path,
+            dry_run=args.dry_run,
+            progress=TerminalProgress(_("Importing customers")),
+        )
+    finally:
+        db.dispose()
+    for e in result.errors:
+        print(
+            _("row {row}, column {column}: {message}").format(
+                row=e.row, column=e.column or "-", message=e.message
+            ),
+            file=sys.stderr,
+        )
+    if args.report:
+        write_import_report(result, Path(args.report).expanduser())
+    summary = {
+        "rows": result.rows,
+        "customers_added": result.customers_added,
+        "customers_updated": result.customers_updated,
+        "vehicles_added": result.vehicles_added,
+        "vehicles_updated": result.vehicles_updated,
+        "rejected_rows": result.rejected_rows,
+        "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in result.errors],
+        "warnings": [
+            {"row": w.row, "column": w.column, "message": w.message} for w in result.warnings
+        ],
+        "dry_run": result.dry_run,
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            _(
+                "{rows} rows: {added} new customers, {updated} updated, {vehicles} vehicles added; "
+                "{bad} rows rejected."
+            ).format(
+                rows=result.rows,
+                added=result.customers_added,
+                updated=result.customers_updated,
+                vehicles=result.vehicles_added,
+                bad=result.rejected_rows,
+            )
+            + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
+        )
+    if result.rows == 0:
+        raise UsageError(_("The file has no data rows; nothing was imported."))
+    if result.rejected_rows == result.rows:
+        return 2
+    return EXIT_PARTIAL if result.errors else EXIT_OK
+
+
+def export_customers_cmd(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.archive_files import export_customers
+
+    out = Path(args.out).expanduser()
+    db = _open(args, write=True)
+    try:
+        n = export_customers(db, _actor(db, args), out, TerminalProgress(_("Exporting customers")))
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"out": str(out), "rows": n})
+    else:
+        print(_("{n} rows written to {out}.").format(n=n, out=out))
+    return EXIT_OK
+
+
+def print_card_cmd(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.archive_files import print_card
+
+    out = Path(args.out).expanduser()
+    db = _open(args, write=True)
+    try:
+        print_card(db, _actor(db, args), args.number, out)
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"out": str(out)})
+    else:
+        print(_("Card written to {out}.").format(out=out))
+    return EXIT_OK
+
+
+IMPORTERS["customers"] = import_customers_cmd
+EXPORTERS["customers"] = export_customers_cmd
+PRINTERS["card"] = print_card_cmd

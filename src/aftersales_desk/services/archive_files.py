@@ -1,0 +1,618 @@
+"""Excel in and out of the archive (``import customers``, ``export customers``, the template) and
+the printed customer service card.
+
+Import rules (CONTRACT.md): headers matched by name in Chinese or English in any order, title
+rows above the header allowed, merged cells read as their top-left value, numbers held by Excel
+read back as text (phone, VIN, ID), dates as Excel dates or text (2023/5/6, 2023年5月6日), empty
+rows skipped. Every bad row is reported with its row number and column header; the good rows go
+in one transaction; a row whose customer no. exists updates that customer. One row is one
+customer with (optionally) one vehicle; more rows with the same customer no. add vehicles.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from aftersales_desk.data import audit
+from aftersales_desk.data.models.archive import Customer, Vehicle
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import UsageError, ValidationError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.services.archive import (
+    ArchiveService,
+    CustomerInput,
+    VehicleInput,
+    clean_customer,
+    clean_vehicle,
+    next_customer_no,
+)
+from aftersales_desk.services.archive_search import reindex
+from aftersales_desk.services.auth import require
+from aftersales_desk.services.progress import NO_PROGRESS, Progress
+
+# field → (English header, Chinese header, other accepted spellings)
+COLUMNS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("customer_no", N_("Customer no."), "客户编号", ("customer no", "客户号", "档案号", "编号")),
+    ("name", N_("Name"), "客户名称", ("姓名", "客户姓名", "客户", "customer", "customer name")),
+    ("kind", N_("Type"), "客户类型", ("类型", "type", "kind")),
+    (
+        "phone",
+        N_("Mobile phone"),
+        "手机",
+        ("手机号", "手机号码", "电话", "联系电话", "mobile", "phone"),
+    ),
+    ("phone2", N_("Other phone"), "其他电话", ("固定电话", "座机", "phone 2", "landline")),
+    ("address", N_("Address"), "地址", ("联系地址", "住址")),
+    ("region", N_("Region"), "区域", ("地区", "所在区域")),
+    (
+        "id_number",
+        N_("ID / credit code"),
+        "证件号码",
+        ("身份证号", "身份证", "统一社会信用代码", "id number", "id"),
+    ),
+    ("club_member", N_("Club member"), "俱乐部会员", ("会员",)),
+    ("vip", N_("VIP / key account"), "重点用户", ("vip", "重点客户", "大客户")),
+    ("consent_call", N_("Agrees to be called"), "同意回访", ("可回访", "consent")),
+    ("notes", N_("Notes"), "备注", ("remarks",)),
+    ("vin", N_("VIN"), "车架号", ("vin码", "底盘号", "车辆识别代号", "chassis no")),
+    ("engine_no", N_("Engine no."), "发动机号", ("engine no", "engine number")),
+    ("plate", N_("Plate"), "车牌号", ("车牌", "车牌号码", "plate no", "plate number")),
+    ("brand", N_("Brand"), "品牌", ("厂牌",)),
+    ("model", N_("Model"), "车型", ("型号", "product model")),
+    ("colour", N_("Colour"), "颜色", ("color", "车身颜色")),
+    ("purchase_date", N_("Purchase date"), "购车日期", ("购买日期", "purchased")),
+    ("sale_date", N_("Sale date"), "销售日期", ("开票日期", "sold")),
+    ("mileage_km", N_("Mileage"), "行驶里程", ("里程", "mileage km", "公里数")),
+]
+TEXT_FIELDS = {"customer_no", "phone", "phone2", "id_number", "vin", "engine_no", "plate"}
+DATE_FIELDS = {"purchase_date", "sale_date"}
+BOOL_FIELDS = {"club_member", "vip", "consent_call"}
+VEHICLE_FIELDS = {
+    "vin",
+    "engine_no",
+    "plate",
+    "brand",
+    "model",
+    "colour",
+    "purchase_date",
+    "sale_date",
+    "mileage_km",
+}
+_TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "会员", "vip", "x"}
+_FALSE = {"否", "n", "no", "false", "0", ""}
+
+
+def _norm_header(value: Any) -> str:
+    text = str(value or "").strip().lower()
+    return re.sub(r"[\s\*＊:：()（）._\-/]", "", text)
+
+
+_ALIASES: dict[str, str] = {}
+for _f, _en, _zh, _more in COLUMNS:
+    for _alias in (_f, _en, _zh, *_more):
+        _ALIASES[_norm_header(_alias)] = _f
+
+
+def header_label(field_name: str) -> str:
+    """The header of a field in the current language (what export and the template write)."""
+    for f, en, zh, _more in COLUMNS:
+        if f == field_name:
+            from aftersales_desk.i18n import current_language
+
+            return zh if current_language() == "zh_CN" else _(en)
+    return field_name
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # the spreadsheet's row number (1-based, as Excel shows it)
+    column: str  # the header as written in the file ("" for the whole row)
+    message: str
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    customers_added: int = 0
+    customers_updated: int = 0
+    vehicles_added: int = 0
+    vehicles_updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+# --- reading cells ------------------------------------------------------------------------------
+def cell_text(value: Any) -> str:
+    """A cell as text: 13812345678.0 → "13812345678", dates as ISO, None → ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def cell_date(value: Any) -> date | None:
+    """Excel dates, Excel serial numbers and the common text forms; raises ValueError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 < value < 80000:  # an Excel serial day number
+            return date(1899, 12, 30) + timedelta(days=int(value))
+        value = cell_text(value)
+    text = str(value).strip()
+    text = re.sub(r"\s.*$", "", text)  # "2023/5/6 0:00:00"
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    raise ValueError(text)
+
+
+def cell_bool(value: Any) -> bool:
+    text = cell_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(text)
+
+
+def cell_kind(value: Any) -> str:
+    text = cell_text(value).lower()
+    if text in ("", "个人", "person", "私人", "individual"):
+        return "person"
+    if text in ("单位", "公司", "企业", "company", "organisation", "organization"):
+        return "company"
+    raise ValueError(text)
+
+
+def cell_int(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    text = re.sub(r"[,，\s]|km|公里", "", str(value).lower())
+    return int(float(text))
+
+
+# --- reading the workbook ---------------------------------------------------------------------
+def _load_rows(path: Path) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, data_only=True)
+    except FileNotFoundError:
+        raise UsageError(_("The file {file} does not exist.").format(file=path)) from None
+    except Exception:
+        raise UsageError(
+            _("{file} is not an Excel workbook (.xlsx) that can be read.").format(file=path)
+        ) from None
+    ws = wb.worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    # merged cells: every cell of the range reads the top-left value
+    for rng in ws.merged_cells.ranges:
+        top = ws.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                if r - 1 < len(rows):
+                    row = rows[r - 1]
+                    while len(row) < c:
+                        row.append(None)
+                    row[c - 1] = top
+    wb.close()
+    return rows
+
+
+def find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str], dict[str, str]]:
+    """(index of the header row, column index → field, field → header text as written)."""
+    for i, row in enumerate(rows[:20]):
+        mapping: dict[int, str] = {}
+        written: dict[str, str] = {}
+        for j, value in enumerate(row):
+            f = _ALIASES.get(_norm_header(value))
+            if f and f not in written:
+                mapping[j] = f
+                written[f] = str(value).strip()
+        if "name" in written and len(mapping) >= 2:
+            return i, mapping, written
+    raise UsageError(
+        _(
+            "No header row found: the first 20 rows need a column for the name (客户名称 or Name) "
+            "and at least one more known column."
+        )
+    )
+
+
+@dataclass
+class _Parsed:
+    row: int
+    customer: CustomerInput
+    vehicle: VehicleInput | None
+    warnings: list[str]
+
+
+def parse_rows(path: Path) -> tuple[list[_Parsed], list[RowError], list[RowError], int]:
+    rows = _load_rows(path)
+    header_at, mapping, written = find_header(rows)
+    parsed: list[_Parsed] = []
+    errors: list[RowError] = []
+    warnings: list[RowError] = []
+    seen: dict[tuple[str, ...], int] = {}
+    vin_rows: dict[str, tuple[int, str]] = {}
+    count = 0
+    for index in range(header_at + 1, len(rows)):
+        excel_row = index + 1
+        raw = rows[index]
+        values: dict[str, Any] = {f: raw[j] if j < len(raw) else None for j, f in mapping.items()}
+        if all(cell_text(v) == "" for v in values.values()):
+            continue  # an empty row
+        count += 1
+        row_errors: list[RowError] = []
+
+        def err(
+            f: str, message: str, excel_row: int = excel_row, row_errors: list = row_errors
+        ) -> None:
+            row_errors.append(RowError(excel_row, written.get(f, header_label(f)), message))
+
+        data: dict[str, Any] = {}
+        for f, v in values.items():
+            try:
+                if f in DATE_FIELDS:
+                    data[f] = cell_date(v)
+                elif f in BOOL_FIELDS:
+                    data[f] = cell_bool(v)
+                elif f == "kind":
+                    data[f] = cell_kind(v)
+                elif f == "mileage_km":
+                    data[f] = cell_int(v)
+                else:
+                    data[f] = cell_text(v)
+            except ValueError:
+                if f in DATE_FIELDS:
+                    err(f, _("Not a date: {value} (e.g. 2023-05-06, 2023/5/6)").format(value=v))
+                elif f == "mileage_km":
+                    err(f, _("Not a whole number: {value}").format(value=v))
+                elif f == "kind":
+                    err(
+                        f, _("The type is 个人/person or 单位/company, not {value}").format(value=v)
+                    )
+                else:
+                    err(f, _("Give 是/yes or 否/no, not {value}").format(value=v))
+        cust_data = {k: v for k, v in data.items() if k not in VEHICLE_FIELDS}
+        veh_data = {k: v for k, v in data.items() if k in VEHICLE_FIELDS}
+        customer = vehicle = None
+        row_warnings: list[str] = []
+        try:
+            customer, w = clean_customer(CustomerInput(**{"name": "", **cust_data}))
+            row_warnings += w
+        except ValidationError as exc:
+            err(exc.field or "name", exc.message)
+        if veh_data.get("vin") or veh_data.get("plate"):
+            try:
+                vehicle, w = clean_vehicle(VehicleInput(**veh_data))
+                row_warnings += w
+            except ValidationError as exc:
+                err(exc.field or "vin", exc.message)
+        if not row_errors and customer is not None:
+            key = (
+                customer.customer_no,
+                customer.name,
+                customer.phone,
+                vehicle.vin if vehicle else "",
+                vehicle.plate if vehicle else "",
+            )
+            if key in seen:
+                err("", _("The same as row {row}.").format(row=seen[key]))
+            else:
+                seen[key] = excel_row
+            if vehicle is not None and vehicle.vin and not row_errors:
+                owner = customer.customer_no or customer.name + customer.phone
+                other = vin_rows.get(vehicle.vin)
+                if other is not None and other[1] != owner:
+                    err(
+                        "vin",
+                        _("VIN {vin} is also in row {row}.").format(vin=vehicle.vin, row=other[0]),
+                    )
+                vin_rows.setdefault(vehicle.vin, (excel_row, owner))
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        assert customer is not None
+        parsed.append(_Parsed(excel_row, customer, vehicle, row_warnings))
+        warnings.extend(RowError(excel_row, "", w) for w in row_warnings)
+    return parsed, errors, warnings, count
+
+
+def import_customers(
+    db: Database,
+    actor: Actor,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress = NO_PROGRESS,
+) -> ImportResult:
+    """Import customers (and their vehicles) from ``path``; see the module's rules."""
+    require(actor, Permission.EDIT_CUSTOMERS)
+    parsed, errors, warnings, count = parse_rows(Path(path))
+    result = ImportResult(rows=count, errors=errors, warnings=warnings, dry_run=dry_run)
+    with db.uow(actor, write=True) as uow:
+        s = uow.session
+        by_no: dict[str, Customer] = {}
+        by_name_phone: dict[tuple[str, str], Customer] = {}
+        touched: set[uuid.UUID] = set()
+        nos = [p.customer.customer_no for p in parsed if p.customer.customer_no]
+        for i in range(0, len(nos), 500):
+            for c in s.scalars(
+                select(Customer).where(
+                    Customer.branch_id == actor.branch_id,
+                    Customer.customer_no.in_(nos[i : i + 500]),
+                )
+            ):
+                by_no[c.customer_no] = c
+        existing_nos = set(by_no)
+        next_no = next_customer_no(s, actor.branch_id)
+        counter = int(next_no[1:])
+        vehicles_of: dict[uuid.UUID, dict[str, Vehicle]] = {}
+        for n, p in enumerate(parsed):
+            if n % 500 == 0:
+                progress.step(n, len(parsed), _("Importing customers"))
+            data = p.customer
+            c = (
+                by_no.get(data.customer_no)
+                if data.customer_no
+                else by_name_phone.get((data.name, data.phone))
+            )
+            if c is None:
+                no = data.customer_no
+                if not no:
+                    while f"C{counter:07d}" in by_no or f"C{counter:07d}" in existing_nos:
+                        counter += 1
+                    no = f"C{counter:07d}"
+                    counter += 1
+                values = {k: v for k, v in vars(data).items() if k != "customer_no"}
+                c = Customer(branch_id=actor.branch_id, customer_no=no, **values)
+                s.add(c)
+                s.flush()
+                result.customers_added += 1
+                by_no[no] = c
+                if not data.customer_no:
+                    by_name_phone[(data.name, data.phone)] = c
+                vehicles_of[c.id] = {}
+            elif c.id not in touched:
+                for k, v in vars(data).items():
+                    if k != "customer_no":
+                        setattr(c, k, v)
+                if c.customer_no in existing_nos:
+                    result.customers_updated += 1
+            touched.add(c.id)
+            if p.vehicle is not None:
+                if c.id not in vehicles_of:
+                    vehicles_of[c.id] = {
+                        (v.vin or v.plate): v
+                        for v in s.scalars(select(Vehicle).where(Vehicle.customer_id == c.id))
+                    }
+                key = p.vehicle.vin or p.vehicle.plate
+                v = vehicles_of[c.id].get(key)
+                if v is None:
+                    v = Vehicle(branch_id=actor.branch_id, customer_id=c.id, **vars(p.vehicle))
+                    s.add(v)
+                    vehicles_of[c.id][key] = v
+                    result.vehicles_added += 1
+                else:
+                    for k, value in vars(p.vehicle).items():
+                        if value not in (None, "", 0) or k == "mileage_km":
+                            setattr(v, k, value)
+                    result.vehicles_updated += 1
+        ids = list(touched)
+        for i in range(0, len(ids), 500):
+            reindex(s, ids[i : i + 500])
+        audit.record(
+            s,
+            "import",
+            "customers",
+            note=_("{file}: {rows} rows, {bad} rejected").format(
+                file=Path(path).name, rows=count, bad=result.rejected_rows
+            ),
+        )
+        if not dry_run:
+            uow.commit()
+    progress.step(len(parsed), len(parsed), _("Importing customers"))
+    return result
+
+
+def write_import_report(result: ImportResult, out: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Import report")[:31]
+    bold = Font(bold=True)
+    summary = [
+        (_("Rows read"), result.rows),
+        (_("Customers added"), result.customers_added),
+        (_("Customers updated"), result.customers_updated),
+        (_("Vehicles added"), result.vehicles_added),
+        (_("Vehicles updated"), result.vehicles_updated),
+        (_("Rows rejected"), result.rejected_rows),
+        (_("Dry run (nothing saved)"), _("yes") if result.dry_run else _("no")),
+    ]
+    for label, value in summary:
+        ws.append([label, value])
+    ws.append([])
+    ws.append([_("Row"), _("Column"), _("Problem"), _("Kind")])
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    for e in result.errors:
+        ws.append([e.row, e.column, e.message, _("error")])
+    for w in result.warnings:
+        ws.append([w.row, w.column, w.message, _("warning")])
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 16
+    ws.column_dimensions["C"].width = 90
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+
+
+# --- export and template ----------------------------------------------------------------------
+EXPORT_FIELDS = [f for f, *_rest in COLUMNS]
+
+
+def _sheet(fields: list[str]):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook(write_only=False)
+    ws = wb.active
+    ws.title = _("Customers")[:31]
+    ws.append([header_label(f) for f in fields])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE7F3")
+    for i, f in enumerate(fields):
+        letter = ws.cell(1, i + 1).column_letter
+        ws.column_dimensions[letter].width = 22 if f in ("address", "vin", "notes") else 14
+        if f in TEXT_FIELDS:  # keep phones, VINs and ID numbers as text in Excel
+            ws.column_dimensions[letter].number_format = "@"
+    ws.freeze_panes = "A2"
+    return wb, ws
+
+
+def _excel_value(f: str, value: Any) -> Any:
+    if f in BOOL_FIELDS:
+        return _("yes") if value else _("no")
+    if f == "kind":
+        return "单位" if value == "company" else "个人"
+    if value is None:
+        return ""
+    return value
+
+
+def export_customers(
+    db: Database, actor: Actor, out: Path, progress: Progress = NO_PROGRESS
+) -> int:
+    """All customers, one row per vehicle, unmasked (a file ``import`` reads back unchanged).
+    Needs EXPORT_PERSONAL_DATA; the export is recorded in the audit log."""
+    require(actor, Permission.EXPORT_PERSONAL_DATA)
+    wb, ws = _sheet(EXPORT_FIELDS)
+    n = 0
+    with db.uow(actor, write=True) as uow:
+        s = uow.session
+        total = s.scalar(select(__import__("sqlalchemy").func.count()).select_from(Customer)) or 0
+        q = (
+            select(Customer, Vehicle)
+            .outerjoin(Vehicle, Vehicle.customer_id == Customer.id)
+            .where(Customer.branch_id == actor.branch_id)
+            .order_by(Customer.customer_no, Vehicle.created_at, Vehicle.id)
+        )
+        for c, v in s.execute(q.execution_options(yield_per=2000)):
+            row = []
+            for f in EXPORT_FIELDS:
+                source = v if f in VEHICLE_FIELDS else c
+                value = getattr(source, f) if source is not None else None
+                row.append(_excel_value(f, value))
+            ws.append(row)
+            n += 1
+            if n % 2000 == 0:
+                progress.step(n, total, _("Exporting customers"))
+        for col, f in enumerate(EXPORT_FIELDS, start=1):
+            if f in TEXT_FIELDS:
+                for r in range(2, n + 2):
+                    ws.cell(r, col).number_format = "@"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        wb.save(tmp)
+        tmp.replace(out)
+        audit.record(
+            s, "export", "customers", note=_("{n} rows to {file}").format(n=n, file=out.name)
+        )
+        uow.commit()
+    return n
+
+
+def write_template(out: Path) -> None:
+    """An empty import sheet with every header and one example row, plus a notes sheet."""
+    wb, ws = _sheet(EXPORT_FIELDS)
+    example = {
+        "customer_no": "",
+        "name": "张三",
+        "kind": "个人",
+        "phone": "13812345678",
+        "address": "北京市朝阳区建国路88号",
+        "region": "朝阳",
+        "club_member": _("no"),
+        "vip": _("no"),
+        "consent_call": _("yes"),
+        "vin": "LSGPC54U7BF000016",
+        "plate": "京A12345",
+        "brand": "别克",
+        "model": "英朗",
+        "colour": "白色",
+        "purchase_date": "2023-05-06",
+        "mileage_km": 12000,
+    }
+    ws.append([example.get(f, "") for f in EXPORT_FIELDS])
+    notes = wb.create_sheet(_("Notes")[:31])
+    for line in (
+        _("One row per customer and vehicle; more rows with the same customer no. add vehicles."),
+        _("Leave the customer no. empty for new customers: numbers are given on import."),
+        _("Headers may be in Chinese or English, in any order; a title row above is allowed."),
+        _("Dates: 2023-05-06, 2023/5/6 or 2023年5月6日. Yes/no: 是/否 or yes/no."),
+        _("Run the import with a dry run first: it lists every problem by row and column."),
+    ):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 100
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+
+
+# --- the printed card -------------------------------------------------------------------------
+def print_card(db: Database, actor: Actor, customer_no: str, out: Path) -> Path:
+    """The customer service card 客户售息卡 as PDF (numbers masked unless the role may see them;
+    printing them unmasked is recorded as a reveal)."""
+    from aftersales_desk.errors import RefusedError
+    from aftersales_desk.reports.archive_card import write_card_pdf
+    from aftersales_desk.services.settings import SettingsService
+
+    service = ArchiveService(db, actor)
+    cid = service.find_by_no(customer_no)
+    if cid is None:
+        raise RefusedError(_("There is no customer {no}.").format(no=customer_no))
+    card = service.card(cid, reveal=actor.can(Permission.VIEW_PERSONAL_DATA))
+    branch = SettingsService(db, actor).branch()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_card_pdf(card, branch, out)
+    return out

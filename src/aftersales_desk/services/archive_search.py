@@ -1,0 +1,170 @@
+"""The archive search: one FTS5 trigram index over a text per customer, plus short prefix keys.
+
+Design. ``archive_search.body`` holds, per customer: customer no., name, full pinyin, initials, phone
+digits, and every vehicle's plate (with its province character), VIN and engine number. The
+migration's FTS5 ``trigram`` table indexes it, so any fragment of 3+ characters (4 digits of a
+phone, a VIN fragment, a plate without its province character, ``zhangsan``) is an index lookup.
+Queries of 1–2 characters (``zs``, ``张三``) cannot use trigrams; they use ``archive_search_keys``
+(name and pinyin initials) by prefix range on a B-tree index. Pinyin is computed here, at write
+time, with ``pypinyin``; ``reindex`` runs in the caller's transaction, so the index never lags.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from aftersales_desk.data.models.archive import Customer, SearchEntry, SearchKey, Vehicle
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.archive import mask_phone, normalize_query, pinyin_keys
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    """A customer in a list or a search result. Phones are always masked in lists (screens are
+    seen by passers-by); the card's audited reveal shows them to roles that may see them."""
+
+    id: uuid.UUID
+    customer_no: str
+    name: str
+    phone: str
+    region: str
+    vip: bool
+    club_member: bool
+    plates: str
+
+
+def index_texts(
+    customer_no: str,
+    name: str,
+    phones: Iterable[str],
+    vehicles: Iterable[tuple[str, str, str]],
+) -> tuple[str, str, list[str]]:
+    """(body, plates, keys) of one customer; ``vehicles`` are (plate, vin, engine_no)."""
+    full, initials = pinyin_keys(name)
+    vehicles = list(vehicles)
+    parts = [customer_no.upper(), name, full, initials]
+    parts += [p for p in phones if p]
+    for plate, vin, engine in vehicles:
+        parts += [v for v in (plate, vin, engine.upper()) if v]
+    plates = " ".join(p for p, _v, _e in vehicles if p)
+    keys = sorted({k for k in (name, initials, full[:2]) if k})
+    return " ".join(p for p in parts if p), plates[:200], keys
+
+
+def reindex(session: Session, customer_ids: Iterable[uuid.UUID]) -> None:
+    """Rewrite the search rows of these customers (call after any change to them or their
+    vehicles, in the same transaction)."""
+    ids = list(set(customer_ids))
+    if not ids:
+        return
+    session.flush()
+    session.execute(delete(SearchEntry).where(SearchEntry.customer_id.in_(ids)))
+    session.execute(delete(SearchKey).where(SearchKey.customer_id.in_(ids)))
+    customers = session.execute(
+        select(
+            Customer.id, Customer.customer_no, Customer.name, Customer.phone, Customer.phone2
+        ).where(Customer.id.in_(ids))
+    ).all()
+    vehicles: dict[uuid.UUID, list[tuple[str, str, str]]] = {}
+    for cid, plate, vin, engine in session.execute(
+        select(Vehicle.customer_id, Vehicle.plate, Vehicle.vin, Vehicle.engine_no)
+        .where(Vehicle.customer_id.in_(ids))
+        .order_by(Vehicle.created_at)
+    ):
+        vehicles.setdefault(cid, []).append((plate, vin, engine))
+    entries, keys = [], []
+    for cid, no, name, phone, phone2 in customers:
+        body, plates, kk = index_texts(no, name, (phone, phone2), vehicles.get(cid, []))
+        entries.append({"customer_id": cid, "body": body, "plates": plates})
+        keys += [{"customer_id": cid, "key": k} for k in kk]
+    if entries:
+        session.execute(insert(SearchEntry), entries)
+    if keys:
+        session.execute(insert(SearchKey), keys)
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+_SELECT = "SELECT c.id, c.customer_no, c.name, c.phone, c.region, c.vip, c.club_member, s.plates "
+
+
+def search_sql(query: str, limit: int) -> tuple[str, dict[str, Any]] | None:
+    """The SQL and parameters of a search (None when the query has nothing to search for)."""
+    terms = [normalize_query(t) for t in query.split()]
+    terms = [t for t in terms if t]
+    if not terms:
+        return None
+    long_terms = [t for t in terms if len(t) >= 3]
+    short_terms = [t.lower() for t in terms if len(t) < 3]
+    params: dict[str, Any] = {"limit": limit}
+    where: list[str] = []
+    for i, t in enumerate(short_terms):
+        params[f"lo{i}"] = t
+        params[f"hi{i}"] = t + "\U0010ffff"
+        where.append(
+            f"c.id IN (SELECT k.customer_id FROM archive_search_keys k "
+            f"WHERE k.key >= :lo{i} AND k.key < :hi{i})"
+        )
+    if long_terms:
+        params["match"] = " AND ".join(_fts_phrase(t) for t in long_terms)
+        sql = (
+            _SELECT + "FROM archive_fts f JOIN archive_search s ON s.rowid = f.rowid "
+            "JOIN customers c ON c.id = s.customer_id WHERE archive_fts MATCH :match"
+        )
+        for w in where:
+            sql += " AND " + w
+        return sql + " LIMIT :limit", params
+    # Only short terms: walk the first one's key range, check the others.
+    params["lo"], params["hi"] = params.pop("lo0"), params.pop("hi0")
+    sql = (
+        _SELECT + "FROM (SELECT DISTINCT k.customer_id AS cid FROM archive_search_keys k "
+        "WHERE k.key >= :lo AND k.key < :hi LIMIT :limit) m "
+        "JOIN customers c ON c.id = m.cid JOIN archive_search s ON s.customer_id = c.id"
+    )
+    if len(where) > 1:
+        sql += " WHERE " + " AND ".join(where[1:])
+    return sql, params
+
+
+def rows_from(result: Sequence[Any], actor: Actor) -> list[CustomerRow]:
+    out = []
+    for r in result:
+        cid = r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(hex=r[0])
+        phone = r[3] or ""
+        out.append(
+            CustomerRow(
+                cid,
+                r[1],
+                r[2],
+                mask_phone(phone),
+                r[4],
+                bool(r[5]),
+                bool(r[6]),
+                r[7] or "",
+            )
+        )
+    return out
+
+
+def search(db: Database, actor: Actor, query: str, limit: int = 50) -> list[CustomerRow]:
+    """Customers matching ``query``: name, pinyin (initials or full), 4+ digits of a phone,
+    plate with or without its province character, VIN or engine-number fragment, customer no.
+    Several words must all match."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    built = search_sql(query, limit)
+    if built is None:
+        return []
+    sql, params = built
+    with db.uow(actor) as uow:
+        return rows_from(uow.session.execute(text(sql), params).all(), actor)

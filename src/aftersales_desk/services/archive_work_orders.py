@@ -1,0 +1,301 @@
+"""The shared work order 维修工单: opened at reception for a customer's vehicle or product,
+dispatched to a technician or service provider, possibly waiting for parts, then closed — which
+writes the visit on the customer service card — or cancelled.
+
+Other modules (parts counter, daily schedule) refer to ``work_orders.id``; they never keep a
+second copy. Status moves: opened → dispatched ⇄ waiting_parts → closed; any open state →
+cancelled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from aftersales_desk.data.models.archive import VISIT_KINDS, Customer, Vehicle, WorkOrder
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.clock import utcnow
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import RefusedError, ValidationError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.services.archive import VisitInput, add_visit_row, clean_visit
+from aftersales_desk.services.auth import require
+from aftersales_desk.services.pages import Page
+
+STATUS_LABELS = {
+    "opened": N_("Opened"),
+    "dispatched": N_("Dispatched"),
+    "waiting_parts": N_("Waiting for parts"),
+    "closed": N_("Closed"),
+    "cancelled": N_("Cancelled"),
+}
+OPEN_STATUSES = ("opened", "dispatched", "waiting_parts")
+NUMBER_PREFIX = "WO"
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderRow:
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    customer_no: str
+    customer_name: str
+    vehicle_id: uuid.UUID | None
+    plate: str
+    kind: str
+    fault: str
+    advisor: str
+    assignee: str
+    assignee_is_provider: bool
+    mileage_km: int
+    status: str
+    opened_at: datetime
+    dispatched_at: datetime | None
+    closed_at: datetime | None
+    cancel_reason: str
+
+
+@dataclass
+class CloseInput:
+    items: str = ""
+    parts: str = ""
+    labour_minor: int = 0
+    parts_minor: int = 0
+    mileage_km: int | None = None
+    visit_date: date | None = None
+    next_due_date: date | None = None
+    next_due_km: int | None = None
+    declined_advice: str = ""
+    free_campaign: bool = False
+
+
+def _next_number(s, branch_id: uuid.UUID | None) -> str:
+    last = s.scalars(
+        select(WorkOrder.number)
+        .where(
+            WorkOrder.branch_id == branch_id,
+            WorkOrder.number >= NUMBER_PREFIX + "0000000",
+            WorkOrder.number <= NUMBER_PREFIX + "9999999",
+        )
+        .order_by(WorkOrder.number.desc())
+        .limit(1)
+    ).first()
+    n = int(last[2:]) + 1 if last and last[2:].isdigit() else 1
+    return f"{NUMBER_PREFIX}{n:07d}"
+
+
+_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.number,
+    WorkOrder.customer_id,
+    Customer.customer_no,
+    Customer.name,
+    WorkOrder.vehicle_id,
+    Vehicle.plate,
+    WorkOrder.kind,
+    WorkOrder.fault,
+    WorkOrder.advisor,
+    WorkOrder.assignee,
+    WorkOrder.assignee_is_provider,
+    WorkOrder.mileage_km,
+    WorkOrder.status,
+    WorkOrder.opened_at,
+    WorkOrder.dispatched_at,
+    WorkOrder.closed_at,
+    WorkOrder.cancel_reason,
+)
+
+
+def work_order_query():
+    return (
+        select(*_COLUMNS)
+        .join(Customer, Customer.id == WorkOrder.customer_id)
+        .outerjoin(Vehicle, Vehicle.id == WorkOrder.vehicle_id)
+    )
+
+
+def to_row(r) -> WorkOrderRow:
+    values = list(r)
+    values[6] = values[6] or ""
+    return WorkOrderRow(*values)
+
+
+class WorkOrderService:
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+
+    def page(
+        self, cursor: tuple[datetime, str] | None = None, limit: int = 200, *, open_only=False
+    ) -> Page[WorkOrderRow]:
+        """Newest first, keyset on (opened_at, id)."""
+        with self.db.uow(self.actor) as uow:
+            q = work_order_query().where(WorkOrder.branch_id == self.actor.branch_id)
+            if open_only:
+                q = q.where(WorkOrder.status.in_(OPEN_STATUSES))
+            if cursor is not None:
+                at, wid = cursor
+                q = q.where(
+                    (WorkOrder.opened_at < at)
+                    | ((WorkOrder.opened_at == at) & (WorkOrder.id < uuid.UUID(wid)))
+                )
+            q = q.order_by(WorkOrder.opened_at.desc(), WorkOrder.id.desc()).limit(limit + 1)
+            rows = [to_row(r) for r in uow.session.execute(q)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(rows, (rows[-1].opened_at, str(rows[-1].id)) if more else None)
+
+    def get(self, work_order_id: uuid.UUID) -> WorkOrderRow:
+        with self.db.uow(self.actor) as uow:
+            r = uow.session.execute(work_order_query().where(WorkOrder.id == work_order_id)).first()
+            if r is None:
+                raise RefusedError(_("This work order no longer exists."))
+            return to_row(r)
+
+    def open(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        vehicle_id: uuid.UUID | None = None,
+        kind: str = "repair",
+        fault: str = "",
+        advisor: str = "",
+        mileage_km: int = 0,
+    ) -> WorkOrderRow:
+        """Open a work order at reception (接车)."""
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        if kind not in VISIT_KINDS:
+            raise ValidationError(_("Unknown visit type: {kind}").format(kind=kind), "kind")
+        if not fault.strip():
+            raise ValidationError(_("Describe the fault or request."), field="fault")
+        if mileage_km < 0:
+            raise ValidationError(_("The mileage cannot be negative."), field="mileage_km")
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            if s.get(Customer, customer_id) is None:
+                raise RefusedError(_("This customer no longer exists."))
+            if vehicle_id is not None:
+                v = s.get(Vehicle, vehicle_id)
+                if v is None or v.customer_id != customer_id:
+                    raise ValidationError(
+                        _("The vehicle is not this customer's."), field="vehicle_id"
+                    )
+            wo = WorkOrder(
+                branch_id=self.actor.branch_id,
+                number=_next_number(s, self.actor.branch_id),
+                customer_id=customer_id,
+                vehicle_id=vehicle_id,
+                kind=kind,
+                fault=fault.strip(),
+                advisor=(advisor or self.actor.display_name or self.actor.username).strip()[:60],
+                mileage_km=mileage_km,
+                status="opened",
+                opened_at=utcnow(),
+            )
+            s.add(wo)
+            uow.commit()
+            wid = wo.id
+        return self.get(wid)
+
+    def _load(self, s, work_order_id: uuid.UUID, allowed: tuple[str, ...]) -> WorkOrder:
+        wo = s.get(WorkOrder, work_order_id)
+        if wo is None:
+            raise RefusedError(_("This work order no longer exists."))
+        if wo.status not in allowed:
+            raise RefusedError(
+                _("Work order {number} is {status}; that cannot be done now.").format(
+                    number=wo.number, status=status_label(wo.status)
+                )
+            )
+        return wo
+
+    def dispatch(
+        self, work_order_id: uuid.UUID, assignee: str, *, provider: bool = False
+    ) -> WorkOrderRow:
+        """Assign a technician or a service provider (派工)."""
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        if not assignee.strip():
+            raise ValidationError(_("Name the technician or service provider."), "assignee")
+        with self.db.uow(self.actor, write=True) as uow:
+            wo = self._load(uow.session, work_order_id, OPEN_STATUSES)
+            wo.assignee = assignee.strip()[:100]
+            wo.assignee_is_provider = provider
+            if wo.status == "opened":
+                wo.status = "dispatched"
+                wo.dispatched_at = utcnow()
+            uow.commit()
+        return self.get(work_order_id)
+
+    def set_waiting_for_parts(self, work_order_id: uuid.UUID, waiting: bool) -> WorkOrderRow:
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        with self.db.uow(self.actor, write=True) as uow:
+            wo = self._load(
+                uow.session, work_order_id, ("dispatched",) if waiting else ("waiting_parts",)
+            )
+            wo.status = "waiting_parts" if waiting else "dispatched"
+            uow.commit()
+        return self.get(work_order_id)
+
+    def update(
+        self, work_order_id: uuid.UUID, *, fault: str, advisor: str, mileage_km: int
+    ) -> WorkOrderRow:
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        if not fault.strip():
+            raise ValidationError(_("Describe the fault or request."), field="fault")
+        with self.db.uow(self.actor, write=True) as uow:
+            wo = self._load(uow.session, work_order_id, OPEN_STATUSES)
+            wo.fault, wo.advisor, wo.mileage_km = fault.strip(), advisor.strip()[:60], mileage_km
+            uow.commit()
+        return self.get(work_order_id)
+
+    def close(self, work_order_id: uuid.UUID, data: CloseInput) -> uuid.UUID:
+        """Close the order and write its visit on the service card; returns the visit id."""
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            wo = self._load(s, work_order_id, ("dispatched", "opened"))
+            now = utcnow()
+            visit = clean_visit(
+                VisitInput(
+                    visit_date=data.visit_date or now.date(),
+                    kind=wo.kind,
+                    vehicle_id=wo.vehicle_id,
+                    mileage_km=data.mileage_km if data.mileage_km is not None else wo.mileage_km,
+                    free_campaign=data.free_campaign,
+                    items=data.items or wo.fault,
+                    parts=data.parts,
+                    labour_minor=data.labour_minor,
+                    parts_minor=data.parts_minor,
+                    advisor=wo.advisor,
+                    next_due_date=data.next_due_date,
+                    next_due_km=data.next_due_km,
+                    declined_advice=data.declined_advice,
+                )
+            )
+            row = add_visit_row(s, self.actor, wo.customer_id, visit, work_order_id=wo.id)
+            wo.status = "closed"
+            wo.closed_at = now
+            if wo.dispatched_at is None:
+                wo.dispatched_at = now
+            uow.commit()
+            return row.id
+
+    def cancel(self, work_order_id: uuid.UUID, reason: str) -> WorkOrderRow:
+        require(self.actor, Permission.EDIT_CUSTOMERS)
+        if not reason.strip():
+            raise ValidationError(_("Give the reason for cancelling."), field="reason")
+        with self.db.uow(self.actor, write=True) as uow:
+            wo = self._load(uow.session, work_order_id, OPEN_STATUSES)
+            wo.status = "cancelled"
+            wo.cancel_reason = reason.strip()[:200]
+            wo.closed_at = utcnow()
+            uow.commit()
+        return self.get(work_order_id)

@@ -1,0 +1,106 @@
+"""The archive tab offscreen: add a customer with a vehicle and a visit, find them by pinyin
+initials and by a plate fragment, tick a document of the paper file."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from aftersales_desk.services.archive import CustomerInput
+from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.tabs.archive import dialogs
+from aftersales_desk.ui.tabs.archive.tab import ArchiveTab
+from aftersales_desk.ui.tasks import Ops
+
+VIN = "LSGPC54U7BF000016"
+
+
+@pytest.fixture
+def tab(qtbot, db, admin):
+    ctx = AppContext(db=db, actor=admin, ops=Ops())
+    widget = ArchiveTab(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 800)
+    widget.show()
+    yield widget
+    ctx.ops.wait_idle()
+
+
+def _card(tab):
+    return tab.card_view.card
+
+
+def test_add_customer_vehicle_visit_search_and_tick(qtbot, tab, monkeypatch):
+    def fill_customer(dlg):
+        dlg.ed_name.setText("张三")
+        dlg.ed_phone.setText("+86 138 1234 5678")
+        dlg.ed_region.setText("朝阳")
+        dlg.vehicle.ed_vin.setText(VIN)
+        dlg.vehicle.ed_plate.setText("京A·12345")
+        dlg.vehicle.ed_brand.setText("别克")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dialogs.CustomerDialog, "exec", fill_customer)
+    tab.on_new_customer()
+    qtbot.waitUntil(lambda: _card(tab) is not None and _card(tab).name == "张三", timeout=10000)
+    card = _card(tab)
+    assert card.vehicles[0].plate == "京A12345" and card.phone == "138****5678"
+    assert tab.card_view.vehicles.item(0, 0).text() == "京A12345"
+
+    def fill_visit(dlg):
+        dlg.cb_kind.setCurrentIndex(dlg.cb_kind.findData("maintenance"))
+        dlg.sp_km.setValue(5000)
+        dlg.ed_items.setText("更换机油、机滤")
+        dlg.ed_labour.setText("120")
+        dlg.ed_parts_amount.setText("¥280.50")
+        dlg.ed_declined.setText("建议更换雨刮片")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dialogs.VisitDialog, "exec", fill_visit)
+    tab.on_add_visit()
+    qtbot.waitUntil(lambda: len(_card(tab).visits) == 1, timeout=10000)
+    visit = _card(tab).visits[0]
+    assert visit.amount_minor == 40050 and visit.vehicle_id == card.vehicles[0].id
+    assert tab.card_view.visits.rowCount() == 1
+    assert "建议更换雨刮片" in tab.card_view.lbl_advice.text()
+
+    # another customer, so that the searches below have something to leave out
+    tab.service.create_customer(CustomerInput(name="李四", phone="13900001111"))
+
+    for query in ("zs", "A123"):
+        tab.ed_search.clear()
+        qtbot.keyClicks(tab.ed_search, query)
+        qtbot.waitUntil(lambda: tab.lbl_hits.text() == "1 found", timeout=10000)
+        assert tab.model.rowCount() == 1 and tab.model.row(0).name == "张三"
+
+    tab.ed_search.clear()
+    qtbot.keyClicks(tab.ed_search, "zzzzzz")
+    qtbot.waitUntil(lambda: tab.lbl_hits.text() == "0 found", timeout=10000)
+    assert tab.model.rowCount() == 0
+
+    tab.ed_search.clear()
+    qtbot.keyClicks(tab.ed_search, "zhangsan")
+    qtbot.waitUntil(lambda: tab.lbl_hits.text() == "1 found", timeout=10000)
+    qtbot.waitUntil(lambda: _card(tab) is not None and _card(tab).name == "张三", timeout=10000)
+    item = tab.card_view.documents.item(0)
+    name = item.data(Qt.ItemDataRole.UserRole)
+    assert item.checkState() == Qt.CheckState.Unchecked
+    item.setCheckState(Qt.CheckState.Checked)
+    qtbot.waitUntil(
+        lambda: _card(tab).documents[0].received and _card(tab).documents[0].name == name,
+        timeout=10000,
+    )
+    assert "9" in tab.card_view.lbl_missing.text()
+
+
+def test_reveal_shows_numbers(qtbot, tab):
+    saved = tab.service.create_customer(CustomerInput(name="王五", phone="13812345678"))
+    tab.refresh()
+    tab.select_customer(saved.id)
+    qtbot.waitUntil(lambda: _card(tab) is not None and _card(tab).id == saved.id, timeout=10000)
+    assert _card(tab).phone == "138****5678"
+    tab.on_reveal()
+    qtbot.waitUntil(lambda: _card(tab).revealed, timeout=10000)
+    assert _card(tab).phone == "13812345678"
+    assert not tab.card_view.btn_reveal.isEnabled()

@@ -1,0 +1,362 @@
+"""The archive's services against a real SQLite file: customers, search, masking and reveal,
+work orders, documents, lost customers, import of messy files, export round trip, card PDF."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from aftersales_desk.cli import main
+from aftersales_desk.data.models import AuditEntry
+from aftersales_desk.data.models.archive import Customer, Vehicle, Visit
+from aftersales_desk.domain.roles import Role
+from aftersales_desk.errors import PermissionDenied, RefusedError, ValidationError
+from aftersales_desk.services.archive import (
+    ArchiveService,
+    CustomerInput,
+    VehicleInput,
+    VisitInput,
+)
+from aftersales_desk.services.archive_files import (
+    export_customers,
+    import_customers,
+    print_card,
+)
+from aftersales_desk.services.archive_search import search
+from aftersales_desk.services.archive_work_orders import CloseInput, WorkOrderService
+
+VIN = "LSGPC54U7BF000016"
+
+
+@pytest.fixture
+def svc(db, admin):
+    return ArchiveService(db, admin)
+
+
+@pytest.fixture
+def zhang(svc):
+    return svc.create_customer(
+        CustomerInput(name="张三", phone="+86 138-1234-5678", id_number="11010519491231002X"),
+        VehicleInput(vin=VIN, plate="京A·D12345", brand="别克", model="英朗"),
+    ).id
+
+
+def _count(db, model) -> int:
+    with db.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "zs",
+        "zhangsan",
+        "张三",
+        "张",
+        "5678",
+        "1234",
+        "AD123",
+        "京AD12345",
+        "京A·D12345",
+        "BF0000",
+        "pc54u",
+        "C0000001",
+        "zs 5678",
+    ],
+)
+def test_search_every_kind(db, admin, zhang, svc, query):
+    svc.create_customer(CustomerInput(name="李四", phone="13999998888"))
+    hits = search(db, admin, query)
+    assert [h.id for h in hits] == [zhang]
+    assert hits[0].phone == "138****5678"  # lists are masked
+    assert hits[0].plates == "京AD12345"
+
+
+def test_search_follows_changes(db, admin, zhang, svc):
+    svc.add_vehicle(zhang, VehicleInput(plate="冀B66666"))
+    assert [h.id for h in search(db, admin, "B66666")] == [zhang]
+    svc.update_customer(zhang, CustomerInput(name="王五", phone="13812345678"))
+    assert search(db, admin, "zs") == []
+    assert [h.id for h in search(db, admin, "wangwu")] == [zhang]
+    assert search(db, admin, "") == []
+    assert search(db, admin, '"') == []
+
+
+def test_card_masks_and_reveal_is_audited(db, admin, make_actor, zhang, svc):
+    card = svc.card(zhang)
+    assert card.phone == "138****5678" and card.id_number == "110105********002X"
+    before = _count(db, AuditEntry)
+    shown = svc.card(zhang, reveal=True)
+    assert shown.phone == "13812345678" and shown.id_number == "11010519491231002X"
+    with db.uow() as uow:
+        last = uow.session.scalars(
+            select(AuditEntry.action).order_by(AuditEntry.at.desc()).limit(1)
+        ).one()
+    assert last == "reveal" and _count(db, AuditEntry) == before + 1
+    keeper = ArchiveService(db, make_actor(Role.WAREHOUSE))
+    with pytest.raises(PermissionDenied):
+        keeper.card(zhang, reveal=True)
+    with pytest.raises(PermissionDenied):
+        keeper.create_customer(CustomerInput(name="x"))
+
+
+def test_validation_errors_and_duplicate_warnings(db, svc, zhang):
+    with pytest.raises(ValidationError):
+        svc.create_customer(CustomerInput(name=""))
+    with pytest.raises(ValidationError):
+        svc.create_customer(CustomerInput(name="x", phone="12345"))
+    with pytest.raises(ValidationError):
+        svc.add_vehicle(zhang, VehicleInput(plate="A12345"))
+    warnings = svc.check_customer(CustomerInput(name="张三丰", phone="13812345678"))
+    assert any("C0000001" in w for w in warnings)
+    warnings = svc.check_vehicle(VehicleInput(vin=VIN, plate="京AD12345"))
+    assert len(warnings) == 2
+    assert _count(db, Customer) == 1
+
+
+def test_work_order_closes_into_a_visit(db, admin, svc, zhang):
+    vehicle = svc.card(zhang).vehicles[0]
+    orders = WorkOrderService(db, admin)
+    wo = orders.open(zhang, vehicle_id=vehicle.id, fault="刹车异响", mileage_km=15000)
+    assert wo.number == "WO0000001" and wo.status == "opened"
+    with pytest.raises(RefusedError):
+        orders.set_waiting_for_parts(wo.id, True)  # not dispatched yet
+    orders.dispatch(wo.id, "顺义特约服务站", provider=True)
+    assert orders.set_waiting_for_parts(wo.id, True).status == "waiting_parts"
+    with pytest.raises(RefusedError):
+        orders.close(wo.id, CloseInput())
+    orders.set_waiting_for_parts(wo.id, False)
+    visit_id = orders.close(
+        wo.id, CloseInput(labour_minor=12000, parts_minor=30000, declined_advice="建议更换轮胎")
+    )
+    card = svc.card(zhang)
+    assert card.visits[0].id == visit_id and card.visits[0].amount_minor == 42000
+    assert card.visits[0].work_order_id == wo.id
+    assert card.vehicles[0].mileage_km == 15000
+    assert card.pending_advice() == [("京AD12345", "建议更换轮胎")]
+    assert orders.get(wo.id).status == "closed"
+    with pytest.raises(RefusedError):
+        orders.cancel(wo.id, "x")
+    other = orders.open(zhang, fault="保养")
+    assert orders.cancel(other.id, "客户取消").status == "cancelled"
+    rows = orders.page().rows
+    assert [r.number for r in rows] == ["WO0000002", "WO0000001"]
+
+
+def test_documents_ticked_with_scan(db, svc, zhang, tmp_path):
+    card = svc.card(zhang)
+    assert len(card.missing_documents) == 10
+    scan = tmp_path / "保修单.pdf"
+    scan.write_bytes(b"%PDF-1.4 scan")
+    svc.set_document(zhang, card.documents[0].name, True, date(2024, 1, 2), scan=scan)
+    scan.rename(tmp_path / "renamed.pdf")  # the stored copy does not depend on the original
+    card = svc.card(zhang)
+    doc = card.documents[0]
+    assert doc.received and doc.received_on == date(2024, 1, 2) and doc.attachment_name
+    stored, name = svc.attachment_path(doc.attachment_id)
+    assert stored.read_bytes() == b"%PDF-1.4 scan" and name == "保修单.pdf"
+    assert len(card.missing_documents) == 9
+    missing = svc.missing_documents_page().rows
+    assert missing[0][0].id == zhang and len(missing[0][1]) == 9
+
+
+def test_lost_customers_and_reason(db, svc, zhang):
+    vehicle = svc.card(zhang).vehicles[0]
+    old = date.today() - timedelta(days=400)
+    svc.add_visit(zhang, VisitInput(visit_date=old, kind="maintenance", vehicle_id=vehicle.id))
+    # a free campaign visit is not a return
+    svc.add_visit(
+        zhang,
+        VisitInput(
+            visit_date=date.today() - timedelta(days=10),
+            kind="campaign",
+            vehicle_id=vehicle.id,
+            free_campaign=True,
+        ),
+    )
+    lost = svc.lost()
+    assert [r.id for r in lost] == [vehicle.id]
+    svc.record_lost_reason(vehicle.id, "moved", "搬去上海")
+    assert svc.lost()[0].reason == "moved"
+    svc.add_visit(zhang, VisitInput(visit_date=date.today(), kind="repair", vehicle_id=vehicle.id))
+    assert svc.lost() == []
+    month = date.today().replace(day=1) - timedelta(days=1)
+    active, lost_n, rate = svc.churn_rate(month.year, month.month)
+    assert active >= 0 and 0.0 <= rate <= 1.0 and lost_n <= active
+
+
+def _messy(path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["2024年客户档案（导出）"])  # a title row
+    ws.merge_cells("A1:F1")
+    ws.append(["车牌号", "客户名称", "手机", "购车日期", "车架号", "俱乐部会员", "客户编号"])
+    ws.append(["京A12345", "王小明", 13800001111, datetime(2023, 5, 6), VIN, "是", ""])  # 3
+    ws.append(["京B22222", "赵六", "139-0000-2222", "2023年5月6日", "", "否", "K001"])  # 4
+    ws.append([None, None, None, None, None, None, None])  # 5: empty
+    ws.append(["京C33333", "孙七", "13700003333", "2023-13-45", "", "", ""])  # 6: bad date
+    ws.append(["京A12345", "王小明", 13800001111, datetime(2023, 5, 6), VIN, "是", ""])  # 7: dup
+    ws.append(["京D4444", "周八", "12345", "2023/5/6", "", "", ""])  # 8: bad plate + phone
+    ws.append(["京E55555", "", "13700005555", "", "", "", ""])  # 9: no name
+    ws.append(["京F66666", "赵六", "13900002222", 45000, "", "否", "K001"])  # 10: 2nd vehicle
+    wb.save(path)
+
+
+def test_import_messy_file(db, admin, svc, tmp_path):
+    path = tmp_path / "messy.xlsx"
+    _messy(path)
+    dry = import_customers(db, admin, path, dry_run=True)
+    assert dry.rows == 7 and _count(db, Customer) == 0  # a dry run changes nothing
+    result = import_customers(db, admin, path)
+    assert result.customers_added == 2 and result.vehicles_added == 3
+    where = {(e.row, e.column) for e in result.errors}
+    assert (6, "购车日期") in where
+    assert (7, "") in where  # duplicate of row 3
+    assert (8, "车牌号") in where or (8, "手机") in where
+    assert (9, "客户名称") in where
+    assert result.rejected_rows == 4
+    assert {e.row for e in result.errors} == {6, 7, 8, 9}
+    k001 = svc.card(svc.find_by_no("K001"), reveal=True)
+    assert k001.phone == "13900002222"  # updated by row 10
+    assert sorted(v.plate for v in k001.vehicles) == ["京B22222", "京F66666"]
+    assert k001.vehicles[1].purchase_date == date(2023, 3, 15)  # Excel serial 45000
+    wang = search(db, admin, "wxm")[0]
+    card = svc.card(wang.id, reveal=True)
+    assert card.phone == "13800001111" and card.club_member
+    assert card.vehicles[0].vin == VIN and card.vehicles[0].purchase_date == date(2023, 5, 6)
+    # importing again updates by customer no., adds nothing
+    again = import_customers(db, admin, path)
+    assert again.customers_added == 1  # the row without a customer no. is a new customer
+    assert _count(db, Customer) == 3
+
+
+def test_rejected_file_leaves_database_unchanged(db, admin, tmp_path):
+    path = tmp_path / "bad.xlsx"
+    wb = Workbook()
+    wb.active.append(["Name", "Mobile phone"])
+    wb.active.append(["A", "123"])
+    wb.save(path)
+    before = _count(db, AuditEntry)
+    result = import_customers(db, admin, path)
+    assert result.rejected_rows == 1 and _count(db, Customer) == 0
+    assert _count(db, AuditEntry) == before + 1  # the attempt itself is logged
+    (tmp_path / "notexcel.xlsx").write_text("hello")
+    from aftersales_desk.errors import UsageError
+
+    with pytest.raises(UsageError):
+        import_customers(db, admin, tmp_path / "notexcel.xlsx")
+
+
+def test_export_reads_back_unchanged(db, admin, svc, zhang, tmp_path):
+    svc.create_customer(
+        CustomerInput(
+            name="某某物流有限公司", kind="company", vip=True, id_number="9111000010169286X1"
+        )
+    )
+    out = tmp_path / "out.xlsx"
+    assert export_customers(db, admin, out) == 2
+    ws = load_workbook(out).active
+    assert ws.cell(2, 4).value == "13812345678"  # phone as text, unmasked
+    result = import_customers(db, admin, out, dry_run=True)
+    assert result.errors == [] and result.customers_updated == 2 and result.customers_added == 0
+    with db.uow() as uow:
+        assert uow.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action == "export")
+        ).all() == ["export"]
+
+
+def test_export_needs_permission(db, make_actor, tmp_path):
+    with pytest.raises(PermissionDenied):
+        export_customers(db, make_actor(Role.CLERK), tmp_path / "x.xlsx")
+
+
+def test_print_card(db, admin, svc, zhang, tmp_path):
+    vehicle = svc.card(zhang).vehicles[0]
+    for i in range(30):
+        svc.add_visit(
+            zhang,
+            VisitInput(
+                visit_date=date(2020, 1, 1) + timedelta(days=30 * i),
+                kind="maintenance",
+                vehicle_id=vehicle.id,
+                items="更换机油、机滤",
+                labour_minor=10000,
+            ),
+        )
+    out = print_card(db, admin, "C0000001", tmp_path / "card.pdf")
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and b"FontFile2" in data  # TrueType CJK font embedded
+    with pytest.raises(RefusedError):
+        print_card(db, admin, "NOPE", tmp_path / "x.pdf")
+
+
+def test_cli_search_import_export_print(db_path, tmp_path, capsys):
+    from aftersales_desk.services.bootstrap import local_actor, open_database
+
+    db = open_database(db_path)
+    ArchiveService(db, local_actor(db, "admin")).create_customer(
+        CustomerInput(name="张三", phone="13812345678"), VehicleInput(plate="京A12345")
+    )
+    db.dispose()
+    assert main(["search", "zs", "--db", str(db_path), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found[0]["name"] == "张三" and found[0]["plates"] == ["京A12345"]
+    messy = tmp_path / "messy.xlsx"
+    _messy(messy)
+    report = tmp_path / "report.xlsx"
+    code = main(["import", "customers", str(messy), "--db", str(db_path), "--report", str(report)])
+    err = capsys.readouterr().err
+    assert code == 3 and "row 6" in err and "购车日期" in err
+    assert load_workbook(report).active.max_row > 8
+    assert main(["ls", "customers", "--db", str(db_path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3
+    assert main(["ls", "vehicles", "--db", str(db_path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    for kind in ("visits", "work-orders"):
+        assert main(["ls", kind, "--db", str(db_path), "--json"]) == 0
+        capsys.readouterr()
+    out = tmp_path / "e.xlsx"
+    assert main(["export", "customers", "--db", str(db_path), "--out", str(out)]) == 0
+    assert (
+        main(["print", "card", "C0000001", "--db", str(db_path), "--out", str(tmp_path / "c.pdf")])
+        == 0
+    )
+    assert main(["import", "nothing", str(out), "--db", str(db_path)]) == 2
+    assert (
+        main(["print", "card", "NOPE", "--db", str(db_path), "--out", str(tmp_path / "n.pdf")]) == 4
+    )
+    assert main(["check", "--db", str(db_path)]) == 0
+
+
+def test_demo_fills_deterministically(tmp_path):
+    import aftersales_desk.services.modules  # noqa: F401
+    from aftersales_desk.services.demo import fill_demo
+
+    dbs = [fill_demo(tmp_path / f"d{i}.sqlite", customers=30, seed=7) for i in range(2)]
+    names = []
+    for db in dbs:
+        with db.uow() as uow:
+            names.append(
+                uow.session.scalars(select(Customer.name).order_by(Customer.customer_no)).all()
+            )
+            assert uow.session.scalar(select(func.count()).select_from(Vehicle)) >= 30
+            assert uow.session.scalar(select(func.count()).select_from(Visit)) >= 30
+        db.dispose()
+    assert names[0] == names[1] and len(names[0]) == 30
+
+
+def test_migration_matches_models(tmp_path):
+    from alembic import command
+
+    from aftersales_desk.data.migrate import alembic_config
+
+    cfg = alembic_config(url=f"sqlite:///{tmp_path / 'm.sqlite'}")
+    command.upgrade(cfg, "head")
+    command.check(cfg)
+    command.downgrade(cfg, "0001_core")
