@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "paper_size": "A4",
     "ui_font_size": 10,
     "ui_font_family": "",
+    # daily schedule: the branch's zone for due times, China's holidays on/off, how many days
+    # back undone duties stay on the agenda
+    "schedule_timezone": "Asia/Shanghai",
+    "schedule_public_holidays": True,
+    "schedule_overdue_days": 31,
 }
 
 

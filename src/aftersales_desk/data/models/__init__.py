@@ -1,5 +1,16 @@
 """All tables. Importing this package registers every model on ``Base.metadata``."""
 
 from aftersales_desk.data.models.core import AuditEntry, Branch, Device, Setting, User
+from aftersales_desk.data.models.schedule import CalendarDay, Duty, DutyCheckoff, DutyEvent
 
-__all__ = ["AuditEntry", "Branch", "Device", "Setting", "User"]
+__all__ = [
+    "AuditEntry",
+    "Branch",
+    "CalendarDay",
+    "Device",
+    "Duty",
+    "DutyCheckoff",
+    "DutyEvent",
+    "Setting",
+    "User",
+]
