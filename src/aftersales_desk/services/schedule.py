@@ -485,8 +485,11 @@ class ScheduleService:
             )
             if cursor is not None:
                 q = q.where(CalendarDay.day > cursor)
-            got = list(uow.session.scalars(q.limit(limit + 1)))
-        rows = [CalendarDayRow(c.id, c.day, c.working, c.note) for c in got[:limit]]
+            got = [
+                CalendarDayRow(c.id, c.day, c.working, c.note)
+                for c in uow.session.scalars(q.limit(limit + 1))
+            ]
+        rows = got[:limit]
         return Page(rows, rows[-1].day if len(got) > limit else None)
 
     def set_day(self, day: date, *, working: bool, note: str = "") -> None:
@@ -823,12 +826,14 @@ def _demo_schedule(ctx: demo.DemoContext) -> None:
     now = utcnow()
     with ctx.db.uow(ctx.actor, write=True) as uow:
         s = uow.session
-        done = set(s.execute(select(DutyCheckoff.duty_id, DutyCheckoff.nominal_on)).tuples())
+        done = {
+            (r[0], r[1]) for r in s.execute(select(DutyCheckoff.duty_id, DutyCheckoff.nominal_on))
+        }
         for duty, occ in pairs:
             if (duty.id, occ.nominal) in done or occ.due_at >= now or ctx.rng.random() < 0.04:
                 continue
             late = ctx.rng.random() < 0.08
-            minutes = ctx.rng.randint(10, 600)
+            minutes = ctx.rng.randint(5, 240)
             done_at = occ.due_at + timedelta(minutes=minutes if late else -minutes)
             who = ctx.rng.choice(clerks)
             s.add(
