@@ -92,8 +92,8 @@ def test_check_off_today_and_see_an_overdue_one_escalate(qtbot, db, admin, make_
 
 def test_tab_pages_render_for_a_warehouse_keeper_read_only(qtbot, db, admin, make_actor):
     from aftersales_desk.ui.context import AppContext
-    from aftersales_desk.ui.tasks import Ops
     from aftersales_desk.ui.tabs.schedule.tab import ScheduleTab
+    from aftersales_desk.ui.tasks import Ops
 
     ScheduleService(db, admin).install_defaults()
     ctx = AppContext(db=db, actor=make_actor(Role.WAREHOUSE), ops=Ops())
@@ -101,7 +101,11 @@ def test_tab_pages_render_for_a_warehouse_keeper_read_only(qtbot, db, admin, mak
     qtbot.addWidget(tab)
     tab.show()
     _settle(qtbot, ctx)
-    assert tab.duties.model.rowCount() == 13
     assert not tab.agenda.btn_check.isVisible()
+    assert tab.duties.model.rowCount() == 0  # loads when first shown
+    tab.pages.setCurrentWidget(tab.duties)
+    _settle(qtbot, ctx)
+    assert tab.duties.model.rowCount() == 13
     tab.pages.setCurrentWidget(tab.calendar)
+    _settle(qtbot, ctx)
     assert tab.calendar.model.rowCount() == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -227,9 +227,9 @@ def test_cli_ls_duties_calendar_and_agenda(svc, db_path, tmp_path, capsys):
 
 
 def test_demo_history_and_check(tmp_path):
+    from aftersales_desk.services.bootstrap import local_actor
     from aftersales_desk.services.demo import fill_demo
     from aftersales_desk.services.integrity import run_checks
-    from aftersales_desk.services.bootstrap import local_actor
 
     with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
         db = fill_demo(tmp_path / "demo.sqlite", customers=0)

@@ -150,9 +150,17 @@ def test_every_default_duty_for_a_year_has_sane_occurrences():
 
 
 def test_bad_rules_are_refused_with_a_message():
-    for bad in ("", "FREQ=HOURLY", "FREQ=DAILY;COUNT=3", "FREQ=WEEKLY;BYDAY=XX", "NONSENSE"):
+    for bad in (
+        "",
+        "FREQ=HOURLY",
+        "FREQ=DAILY;COUNT=3",
+        "FREQ=WEEKLY;BYDAY=XX",
+        "NONSENSE",
+        "FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29",  # 2026, 2030, …: never a leap year
+        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",  # no 30 February
+    ):
         with pytest.raises(ValueError):
-            parse_rrule(bad, date(2026, 1, 1))
+            parse_rrule(bad, date(2026, 1, 1), probe=True)
 
 
 def test_ics_plan_reproduces_the_occurrences():
@@ -163,3 +171,36 @@ def test_ics_plan_reproduces_the_occurrences():
     expanded = sorted((nominal - set(plan.exdates)) | set(plan.rdates))
     assert expanded == _due("M05-CSI", date(2026, 1, 1), date(2027, 1, 1))
     assert plan.until == date(2026, 12, 31) - timedelta(days=0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "FREQ=DAILY",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,FR",
+        "FREQ=WEEKLY",
+        "FREQ=MONTHLY",
+        "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
+        "FREQ=YEARLY",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=MONTHLY;INTERVAL=5;BYDAY=-1FR",
+    ],
+)
+@pytest.mark.parametrize("dtstart", [date(2019, 1, 31), date(2020, 2, 29), date(2021, 6, 15)])
+def test_fast_start_gives_exactly_dateutils_dates(body: str, dtstart: date):
+    """Starting the expansion near the window (for speed) changes no date."""
+    from datetime import datetime
+
+    from dateutil.rrule import rrulestr
+
+    reference = rrulestr(body, dtstart=datetime.combine(dtstart, time()))
+    rule = DutyRule(body, dtstart, time(9), Shift.KEEP)
+    for start, end in (
+        (date(2026, 3, 7), date(2026, 9, 1)),
+        (date(2029, 12, 30), date(2030, 3, 2)),
+    ):
+        lo, hi = datetime.combine(start, time()), datetime.combine(end, time())
+        expected = [d.date() for d in reference.between(lo, hi - timedelta(seconds=1), inc=True)]
+        assert rule.nominal_dates(start, end) == expected, (body, start)

@@ -20,13 +20,15 @@ from aftersales_desk.i18n import _
 # How far a deadline may move off a run of days off; occurrences are searched this much wider.
 MOVE_MARGIN = timedelta(days=60)
 _ALLOWED_FREQ = {_rr.DAILY, _rr.WEEKLY, _rr.MONTHLY, _rr.YEARLY}
+_PROBE = timedelta(days=365 * 9)
 _FORBIDDEN_PARTS = ("DTSTART", "COUNT", "BYHOUR", "BYMINUTE", "BYSECOND")
 
 
-def parse_rrule(body: str, dtstart: date) -> _rr.rrule:
+def parse_rrule(body: str, dtstart: date, *, probe: bool = False) -> _rr.rrule:
     """An RRULE body (``FREQ=WEEKLY;BYDAY=TU``) checked and bound to ``dtstart``.
 
-    Raises ``ValueError`` with a translated message for anything a duty cannot use.
+    Raises ``ValueError`` with a translated message for anything a duty cannot use; with
+    ``probe`` (when a rule is entered) also for a rule that gives no date for years.
     """
     text = body.strip().removeprefix("RRULE:").strip().upper()
     if not text:
@@ -47,7 +49,21 @@ def parse_rrule(body: str, dtstart: date) -> _rr.rrule:
         raise ValueError(
             _("A duty recurs daily, weekly, monthly or yearly: {rule}").format(rule=body)
         )
+    if probe:
+        _probe(rule, body, datetime.combine(dtstart, time()))
     return rule
+
+
+def _probe(rule: _rr.rrule, body: str, first: datetime) -> None:
+    # A rule with no date for years (29 February every fourth year from an odd one, 30 February)
+    # would make every expansion search up to year 9999 (about a second): refuse it once, here.
+    probe = rule.replace(until=min(first + _PROBE, rule._until or datetime.max))
+    if next(iter(probe), None) is None:
+        raise ValueError(
+            _("The rule gives no date in the {n} years from its start: {rule}").format(
+                n=_PROBE.days // 365, rule=body
+            )
+        )
 
 
 def normalize_rrule(body: str) -> str:
@@ -79,7 +95,41 @@ class DutyRule:
         hi = datetime.combine(end, time()) - timedelta(microseconds=1)
         if hi < lo:
             return []
-        return [d.date() for d in self._parsed.between(lo, hi, inc=True)]
+        rule = self._parsed
+        rebased = _rebased_start(rule, self.dtstart, lo.date())
+        if rebased != self.dtstart:
+            rule = rule.replace(dtstart=datetime.combine(rebased, time()))
+        return [d.date() for d in rule.between(lo, hi, inc=True)]
+
+
+def _add_months(d: date, months: int) -> date | None:
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
+    try:
+        return d.replace(year=y, month=m + 1)
+    except ValueError:  # the 31st in a short month, 29 February
+        return None
+
+
+def _rebased_start(rule: _rr.rrule, dtstart: date, lo: date) -> date:
+    """``dtstart`` moved forward by whole periods of the rule (so its phase — weekday, day of
+    month, every-N counting — is unchanged) to the last period start not after ``lo``. dateutil
+    iterates from DTSTART, so a daily duty started years ago would otherwise walk every day since.
+    """
+    if lo <= dtstart:
+        return dtstart
+    interval = rule._interval
+    if rule._freq in (_rr.DAILY, _rr.WEEKLY):
+        step = interval * (7 if rule._freq == _rr.WEEKLY else 1)
+        return dtstart + timedelta(days=(lo - dtstart).days // step * step)
+    per = interval * (12 if rule._freq == _rr.YEARLY else 1)
+    months = (lo.year - dtstart.year) * 12 + lo.month - dtstart.month
+    k = months // per
+    while k > 0:
+        moved = _add_months(dtstart, k * per)
+        if moved is not None and moved <= lo:
+            return moved
+        k -= 1
+    return dtstart
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,13 @@ from aftersales_desk.data.models import CalendarDay, Duty, DutyCheckoff, DutyEve
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import utcnow
-from aftersales_desk.domain.recurrence import DutyRule, Occurrence, normalize_rrule, occurrences
+from aftersales_desk.domain.recurrence import (
+    DutyRule,
+    Occurrence,
+    normalize_rrule,
+    occurrences,
+    parse_rrule,
+)
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.domain.workcal import Shift, WorkCalendar
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
@@ -304,7 +310,7 @@ def _clean_spec(spec: DutySpec) -> DutySpec:
         raise ValidationError(_("The days after an event are 0 to 365."), field="offset_days")
     if rrule:
         try:
-            DutyRule(rrule, spec.dtstart, spec.due_time, shift)
+            parse_rrule(rrule, spec.dtstart, probe=True)
         except ValueError as exc:
             raise ValidationError(str(exc), field="rrule") from None
     return replace(spec, code=code, title=title, note=spec.note.strip(), shift=shift, rrule=rrule)

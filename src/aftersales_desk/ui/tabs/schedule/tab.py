@@ -459,11 +459,11 @@ class ScheduleTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
-        self._dirty: set[QWidget] = set()
+        # the agenda loads now; the other pages when first shown (and again after changes)
+        self._dirty: set[QWidget] = {self.duties, self.calendar}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
-        for page in (self.agenda, self.duties, self.calendar):
-            page.refresh()
+        self.agenda.refresh()
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas:
