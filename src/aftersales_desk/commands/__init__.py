@@ -1,4 +1,7 @@
 """Each module's headless commands, registered on ``cli.COMMANDS`` with ``cli.command``.
 ``COMMAND_MODULES`` lists them; a module issue appends its module here."""
 
-COMMAND_MODULES: list[str] = ["aftersales_desk.commands.archive"]
+COMMAND_MODULES: list[str] = [
+    "aftersales_desk.commands.archive",
+    "aftersales_desk.commands.schedule",
+]

@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     ],
     "archive_lost_months": 6,
     "archive_lost_margin_days": 30,
+    # daily schedule: the branch's zone for due times, China's holidays on/off, how many days
+    # back undone duties stay on the agenda
+    "schedule_timezone": "Asia/Shanghai",
+    "schedule_public_holidays": True,
+    "schedule_overdue_days": 31,
 }
 
 

@@ -3,10 +3,11 @@ Passed into constructors — there is no global application object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
+from aftersales_desk.ui.status import StatusBoard
 from aftersales_desk.ui.tasks import Ops
 
 
@@ -15,3 +16,4 @@ class AppContext:
     db: Database
     actor: Actor
     ops: Ops
+    status: StatusBoard = field(default_factory=StatusBoard)  # messages for the status bar

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
             self.setCentralWidget(empty)
         self._build_menus()
         self._build_status(branch_name, sync_state)
+        self._watchers = [spec.watch(ctx, self) for spec in available_tabs() if spec.watch]
 
     # --- tabs -----------------------------------------------------------------------------------
     def tab_names(self) -> list[str]:
@@ -131,8 +132,21 @@ class MainWindow(QMainWindow):
         for w in (self.lbl_user, self.lbl_branch, self.lbl_db):
             sb.addWidget(w)
         sb.addPermanentWidget(self.lbl_sync)
+        self._posted: dict[str, QLabel] = {}
+        self.ctx.status.sig_changed.connect(self.on_status_posted)
 
     # --- slots ----------------------------------------------------------------------------------
+    def on_status_posted(self, key: str, text: str, tooltip: str) -> None:
+        """A tab's message (``ctx.status.post``): one label per key, hidden when empty."""
+        label = self._posted.get(key)
+        if label is None:
+            label = self._posted[key] = QLabel()
+            label.setObjectName(f"status_{key}")
+            self.statusBar().addPermanentWidget(label)
+        label.setText(text)
+        label.setToolTip(tooltip)
+        label.setVisible(bool(text))
+
     def on_backup(self) -> None:
         from aftersales_desk.data.backup import backup_file, timestamped_backup_path
 

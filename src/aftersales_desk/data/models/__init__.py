@@ -2,5 +2,16 @@
 
 import aftersales_desk.data.models.archive  # noqa: F401
 from aftersales_desk.data.models.core import AuditEntry, Branch, Device, Setting, User
+from aftersales_desk.data.models.schedule import CalendarDay, Duty, DutyCheckoff, DutyEvent
 
-__all__ = ["AuditEntry", "Branch", "Device", "Setting", "User"]
+__all__ = [
+    "AuditEntry",
+    "Branch",
+    "CalendarDay",
+    "Device",
+    "Duty",
+    "DutyCheckoff",
+    "DutyEvent",
+    "Setting",
+    "User",
+]

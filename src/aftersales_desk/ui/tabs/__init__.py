@@ -19,6 +19,9 @@ class TabSpec:
     title: str  # English msgid, translated when shown
     factory: Callable[[AppContext], QWidget]
     order: int = 0
+    # started with the main window, before the tab is built: a background watcher (e.g. overdue
+    # duties for the status bar); called with the context and the window, kept alive by it
+    watch: Callable[[AppContext, QWidget], object] | None = None
 
 
 TABS: dict[str, TabSpec] = {}
