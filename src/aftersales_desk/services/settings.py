@@ -23,6 +23,12 @@ DEFAULTS: dict[str, Any] = {
     "paper_size": "A4",
     "ui_font_size": 10,
     "ui_font_family": "",
+    "parts_allow_negative_stock": False,  # may a bin go below zero?
+    "parts_discount_limit_percent": 10,  # counter-sale discount without the manager's approval
+    "parts_consumption_months": 3,  # consumption window for replenishment suggestions
+    "parts_overstock_months": 6,  # months of cover above which stock is over-stock
+    "parts_slow_moving_days": 180,  # days without an issue after which stock is slow-moving
+    "tool_loan_days": 7,  # a lent tool is due back after this many days
 }
 
 
