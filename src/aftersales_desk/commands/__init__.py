@@ -1,4 +1,6 @@
 """Each module's headless commands, registered on ``cli.COMMANDS`` with ``cli.command``.
 ``COMMAND_MODULES`` lists them; a module issue appends its module here."""
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "aftersales_desk.commands.parts",
+]

@@ -132,12 +132,14 @@ def post_document(
     lines: list[LineInput],
     *,
     unit_costs: dict[int, int] | None = None,
+    at: datetime | None = None,
     **header: object,
 ) -> StockDocument:
-    """Number, write and post a document in the caller's transaction (see module docstring)."""
+    """Number, write and post a document in the caller's transaction (see module docstring).
+    ``at`` back-dates the posting (demo data and imports of old paper slips only)."""
     _check_lines(s, actor, kind, lines)
     number = next_number(s, actor, kind)
-    now = utcnow()
+    now = at or utcnow()
     doc = StockDocument(
         id=uuid.uuid4(),
         branch_id=actor.branch_id,

@@ -4,4 +4,5 @@
 import aftersales_desk.services.demo
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
+import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry  # noqa: F401
