@@ -136,7 +136,7 @@ def render_slip(data: SlipData, out: Path, *, size: str = "A4") -> None:
     margin = (8 if small else 15) * mm
     fs = 8.5 if small else 10
     row_h = fs * 1.7
-    c = Canvas(str(out), pagesize=(width, height), pageCompression=1)
+    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
     c.setTitle(f"{data.title} {data.number}")
     c.setAuthor(data.branch_name)
     # columns: (title, share of width, right aligned)
@@ -290,7 +290,7 @@ def render_receipt(data: SlipData, out: Path, *, size: str = "80mm") -> None:
         10 + len(info) + 2 * len(data.lines) + (2 if data.void else 0) + (1 if data.copy else 0)
     )
     height = n_rows * lh + 2 * margin + 14 * mm
-    c = Canvas(str(out), pagesize=(width, height), pageCompression=1)
+    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
     c.setTitle(f"{data.title} {data.number}")
     y = height - margin
 
