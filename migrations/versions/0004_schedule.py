@@ -1,7 +1,7 @@
 """daily schedule: duties, duty events, check-offs, branch calendar days
 
 Revision ID: 0004_schedule
-Revises: 0001_core
+Revises: 0003_parts
 Create Date: 2026-11-23 09:15:50.219932
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_schedule"
-down_revision: str | None = "0001_core"
+down_revision: str | None = "0003_parts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

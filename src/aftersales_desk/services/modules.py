@@ -5,5 +5,6 @@ import aftersales_desk.services.archive_registry
 import aftersales_desk.services.demo
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
+import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry
 import aftersales_desk.services.schedule  # noqa: F401

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     "schedule_timezone": "Asia/Shanghai",
     "schedule_public_holidays": True,
     "schedule_overdue_days": 31,
+    "parts_allow_negative_stock": False,  # may a bin go below zero?
+    "parts_discount_limit_percent": 10,  # counter-sale discount without the manager's approval
+    "parts_consumption_months": 3,  # consumption window for replenishment suggestions
+    "parts_overstock_months": 6,  # months of cover above which stock is over-stock
+    "parts_slow_moving_days": 180,  # days without an issue after which stock is slow-moving
+    "tool_loan_days": 7,  # a lent tool is due back after this many days
 }
 
 

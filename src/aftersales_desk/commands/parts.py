@@ -1,0 +1,164 @@
+"""Headless commands of the parts counter: ``print slip|receipt|old-parts``, ``import parts``,
+``export parts|movements`` (see ../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
+from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
+from aftersales_desk.i18n import _
+
+PRINTABLE = ("slip", "receipt", "old-parts")
+IMPORTABLE = ("parts",)
+EXPORTABLE = ("parts", "movements")
+
+
+def _print_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=PRINTABLE, help=_("what to print"))
+    p.add_argument("number", help=_("the document's number"))
+    p.add_argument("--out", required=True, help=_("PDF file to write (.xlsx for old-parts too)"))
+    p.add_argument(
+        "--size",
+        default=None,
+        help=_("paper: A4, A5 or 241x140 for slips; 80mm or A5 for receipts"),
+    )
+
+
+@command("print")(_print_args)
+def cmd_print(args: argparse.Namespace) -> int:
+    import aftersales_desk.services.modules  # noqa: F401
+    from aftersales_desk.reports.slips import render_receipt, render_slip
+    from aftersales_desk.services.documents import DocumentService
+    from aftersales_desk.services.old_parts import OldParts
+    from aftersales_desk.services.settings import SettingsService
+
+    out = Path(args.out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    db = _open(args, write=True)
+    try:
+        actor = _actor(db, args)
+        if args.what == "old-parts":
+            OldParts(db, actor).write_batch(args.number, out)
+        else:
+            docs = DocumentService(db, actor)
+            docs.view(args.number)  # a clear error before a print is counted
+            if args.what == "slip":
+                size = args.size or SettingsService(db, actor).get("paper_size")
+                from aftersales_desk.reports.slips import SLIP_SIZES
+
+                if size not in SLIP_SIZES:
+                    raise UsageError(
+                        _("Unknown paper size: {value}").format(value=size)
+                        + " ("
+                        + ", ".join(SLIP_SIZES)
+                        + ")"
+                    )
+                render_slip(docs.for_print(args.number), out, size=size)
+            else:
+                size = args.size or "80mm"
+                if size not in ("80mm", "A5"):
+                    raise UsageError(
+                        _("Unknown paper size: {value}").format(value=size) + " (80mm, A5)"
+                    )
+                data = docs.view(args.number)
+                if data.kind not in ("sale", "sale_return"):
+                    raise UsageError(
+                        _("{number} is not a counter-sale receipt.").format(number=args.number)
+                    )
+                render_receipt(docs.for_print(args.number), out, size=size)
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"printed": args.number, "out": str(out)})
+    else:
+        print(_("Written to {out}.").format(out=out))
+    return EXIT_OK
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=IMPORTABLE, help=_("what to import"))
+    p.add_argument("file", help=_("Excel file (.xlsx)"))
+    p.add_argument("--dry-run", action="store_true", help=_("check the file, change nothing"))
+    p.add_argument("--report", metavar="OUT.xlsx", help=_("write the rejected rows to this file"))
+
+
+@command("import")(_import_args)
+def cmd_import(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.parts_io import import_parts, write_import_report
+
+    db = _open(args, write=True)
+    try:
+        result = import_parts(
+            db,
+            _actor(db, args),
+            Path(args.file).expanduser(),
+            dry_run=args.dry_run,
+            progress=TerminalProgress(_("Import")),
+        )
+    finally:
+        db.dispose()
+    for e in result.rejected:
+        print(
+            _("row {row}, column {column}: {reason}").format(
+                row=e.row, column=e.column, reason=e.reason
+            ),
+            file=sys.stderr,
+        )
+    if args.report:
+        write_import_report(result, Path(args.report).expanduser())
+    if args.json:
+        _print_json(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rejected_rows": result.rejected_rows,
+                "rejected": [
+                    {"row": e.row, "column": e.column, "reason": e.reason} for e in result.rejected
+                ],
+                "dry_run": result.dry_run,
+            }
+        )
+    else:
+        print(
+            (_("Dry run, nothing changed: ") if result.dry_run else "")
+            + _(
+                "{created} new, {updated} updated, {unchanged} unchanged, {rejected} rows rejected."
+            ).format(
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                rejected=result.rejected_rows,
+            )
+        )
+    return EXIT_PARTIAL if result.rejected else EXIT_OK
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=EXPORTABLE, help=_("what to export"))
+    p.add_argument("--out", required=True, help=_("Excel file to write (.xlsx)"))
+
+
+@command("export")(_export_args)
+def cmd_export(args: argparse.Namespace) -> int:
+    import aftersales_desk.services.modules  # noqa: F401
+    from aftersales_desk.services.parts_io import export_movements, export_parts
+
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
+    db = _open(args, write=True)
+    try:
+        actor = _actor(db, args)
+        fn = export_parts if args.kind == "parts" else export_movements
+        n = fn(db, actor, out, progress=TerminalProgress(_("Export")))
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"kind": args.kind, "rows": n, "out": str(out)})
+    else:
+        print(_("{n} rows written to {out}.").format(n=n, out=out))
+    return EXIT_OK

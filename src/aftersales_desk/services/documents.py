@@ -1,0 +1,468 @@
+"""Stock documents: receipt notes 入库单, issue slips 出库单, returns to stock 退库单, transfers,
+scrap and adjustments. Each is posted in one transaction that takes its gapless number, writes its
+lines and appends its movements; a document is voided (作废, with a reason) by reversing movements,
+never deleted, and keeps its number. Printing counts the prints; every print after the first is a
+copy."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from aftersales_desk.data.models import Branch
+from aftersales_desk.data.models.parts import (
+    Bin,
+    Part,
+    ServiceProvider,
+    StockDocument,
+    StockDocumentLine,
+    StockMovement,
+)
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.clock import utcnow
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import RefusedError, UsageError, ValidationError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.reports.slips import SlipData, SlipLine
+from aftersales_desk.services.auth import require
+from aftersales_desk.services.numbering import next_number
+from aftersales_desk.services.pages import Page
+from aftersales_desk.services.stock import Move, post_moves, reverse_moves
+
+DOC_KINDS = ("receipt", "issue", "return", "transfer", "scrap", "adjust", "sale", "sale_return")
+DOC_TITLES = {
+    "receipt": N_("Receipt note"),
+    "issue": N_("Issue slip"),
+    "return": N_("Return to stock note"),
+    "transfer": N_("Transfer note"),
+    "scrap": N_("Scrap note"),
+    "adjust": N_("Stock adjustment note"),
+    "sale": N_("Counter sale receipt"),
+    "sale_return": N_("Sale return receipt"),
+}
+STATUS_LABELS = {"posted": N_("Posted"), "void": N_("Void")}
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    part_id: uuid.UUID
+    bin_id: uuid.UUID
+    qty: int  # always positive; the document kind says in or out
+    unit_price: int | None = None  # receipt: purchase cost; issue/sale: sale price (default part's)
+    discount: int = 0  # minor units off the line (counter sales)
+    to_bin_id: uuid.UUID | None = None  # transfers
+    original_line_id: uuid.UUID | None = None  # sale returns
+
+
+@dataclass(frozen=True, slots=True)
+class DocRow:
+    id: uuid.UUID
+    number: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    posted_at: datetime
+    posted_by: str
+    party: str
+    total: int
+    print_count: int
+    void_reason: str
+
+
+# direction of each document's movements (+1 into stock, -1 out of it)
+_SIGN = {
+    "receipt": 1,
+    "issue": -1,
+    "return": 1,
+    "scrap": -1,
+    "sale": -1,
+    "sale_return": 1,
+}
+
+
+def _check_lines(s: Session, actor: Actor, kind: str, lines: list[LineInput]) -> None:
+    if not lines:
+        raise ValidationError(_("A document needs at least one line."), field="lines")
+    for i, line in enumerate(lines, start=1):
+        if kind == "adjust":
+            if line.qty == 0:
+                raise ValidationError(
+                    _("Line {n}: the quantity cannot be zero.").format(n=i), field="qty"
+                )
+        elif line.qty <= 0:
+            raise ValidationError(
+                _("Line {n}: the quantity must be a positive whole number.").format(n=i),
+                field="qty",
+            )
+        part = s.get(Part, line.part_id)
+        if part is None:
+            raise ValidationError(_("Line {n}: no such part.").format(n=i), field="part")
+        if not part.active and kind == "receipt":
+            raise ValidationError(
+                _("Line {n}: the part {part} is no longer active.").format(n=i, part=part.part_no),
+                field="part",
+            )
+        for bin_id in (line.bin_id, line.to_bin_id):
+            if bin_id is None:
+                continue
+            b = s.get(Bin, bin_id)
+            if b is None or b.branch_id != actor.branch_id:
+                raise ValidationError(_("Line {n}: no such bin.").format(n=i), field="bin")
+        if kind == "transfer" and (line.to_bin_id is None or line.to_bin_id == line.bin_id):
+            raise ValidationError(
+                _("Line {n}: a transfer needs a different target bin.").format(n=i), field="bin"
+            )
+        if line.discount < 0 or (line.unit_price is not None and line.unit_price < 0):
+            raise ValidationError(
+                _("Line {n}: prices and discounts cannot be negative.").format(n=i),
+                field="price",
+            )
+
+
+def post_document(
+    s: Session,
+    actor: Actor,
+    kind: str,
+    lines: list[LineInput],
+    *,
+    unit_costs: dict[int, int] | None = None,
+    at: datetime | None = None,
+    **header: object,
+) -> StockDocument:
+    """Number, write and post a document in the caller's transaction (see module docstring).
+    ``at`` back-dates the posting (demo data and imports of old paper slips only)."""
+    _check_lines(s, actor, kind, lines)
+    number = next_number(s, actor, kind)
+    now = at or utcnow()
+    doc = StockDocument(
+        id=uuid.uuid4(),
+        branch_id=actor.branch_id,
+        kind=kind,
+        series_id=number.series_id,
+        seq=number.seq,
+        number=number.text,
+        status="posted",
+        posted_at=now,
+        posted_by=actor.username,
+        **header,
+    )
+    s.add(doc)
+    s.flush()
+    moves: list[Move] = []
+    total = 0
+    for i, line in enumerate(lines, start=1):
+        part = s.get(Part, line.part_id)
+        assert part is not None
+        if line.unit_price is not None:
+            price = line.unit_price
+        else:
+            price = part.purchase_price if kind == "receipt" else part.sale_price
+        amount = abs(line.qty) * price - line.discount
+        if amount < 0:
+            raise ValidationError(
+                _("Line {n}: the discount is larger than the line.").format(n=i), field="discount"
+            )
+        row = StockDocumentLine(
+            id=uuid.uuid4(),
+            document_id=doc.id,
+            line_no=i,
+            part_id=line.part_id,
+            bin_id=line.bin_id,
+            to_bin_id=line.to_bin_id,
+            qty=line.qty,
+            unit_price=price,
+            discount=line.discount,
+            amount=amount,
+            original_line_id=line.original_line_id,
+        )
+        s.add(row)
+        total += amount
+        cost = (unit_costs or {}).get(i)
+        if kind == "transfer":
+            assert line.to_bin_id is not None
+            moves.append(Move(line.part_id, line.bin_id, -line.qty, kind, line_id=row.id))
+            moves.append(Move(line.part_id, line.to_bin_id, line.qty, kind, line_id=row.id))
+        elif kind == "adjust":
+            moves.append(Move(line.part_id, line.bin_id, line.qty, kind, line_id=row.id))
+        elif kind == "receipt":
+            moves.append(Move(line.part_id, line.bin_id, line.qty, kind, price, row.id))
+        else:
+            sign = _SIGN[kind]
+            moves.append(Move(line.part_id, line.bin_id, sign * line.qty, kind, cost, row.id))
+    doc.total = total
+    s.flush()
+    post_moves(s, actor, moves, document_id=doc.id, at=now)
+    return doc
+
+
+def void_document(s: Session, actor: Actor, doc: StockDocument, reason: str) -> None:
+    """Void ``doc`` in the caller's transaction: reversing movements, status void, number kept."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for voiding."), field="reason")
+    if doc.status == "void":
+        raise RefusedError(_("The document {number} is already void.").format(number=doc.number))
+    pending = s.scalar(
+        select(
+            exists().where(StockDocument.original_id == doc.id, StockDocument.status == "posted")
+        )
+    )
+    if pending:
+        raise RefusedError(
+            _("The document {number} has returns posted against it; void those first.").format(
+                number=doc.number
+            )
+        )
+    movements = list(
+        s.scalars(
+            select(StockMovement)
+            .where(StockMovement.document_id == doc.id, StockMovement.reverses_id.is_(None))
+            .order_by(StockMovement.seq)
+        )
+    )
+    reverse_moves(s, actor, movements, note=_("void {number}").format(number=doc.number))
+    doc.status = "void"
+    doc.void_reason = reason[:400]
+    doc.voided_at = utcnow()
+    doc.voided_by = actor.username
+
+
+def doc_party(doc: StockDocument, provider: str | None) -> str:
+    if doc.technician:
+        return doc.technician
+    if provider:
+        return provider
+    if doc.customer_name:
+        return doc.customer_name
+    return doc.supplier
+
+
+def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
+    branch = s.get(Branch, doc.branch_id)
+    assert branch is not None
+    provider = s.get(ServiceProvider, doc.provider_id) if doc.provider_id else None
+    original = s.get(StockDocument, doc.original_id) if doc.original_id else None
+    lines = []
+    for line, part, b in s.execute(
+        select(StockDocumentLine, Part, Bin)
+        .join(Part, Part.id == StockDocumentLine.part_id)
+        .join(Bin, Bin.id == StockDocumentLine.bin_id)
+        .where(StockDocumentLine.document_id == doc.id)
+        .order_by(StockDocumentLine.line_no)
+    ):
+        to_bin = s.get(Bin, line.to_bin_id) if line.to_bin_id else None
+        lines.append(
+            SlipLine(
+                line_no=line.line_no,
+                part_no=part.part_no,
+                name=part.name,
+                unit=part.unit,
+                bin=b.code + (f" → {to_bin.code}" if to_bin else ""),
+                qty=line.qty,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                amount=line.amount,
+            )
+        )
+    return SlipData(
+        number=doc.number,
+        kind=doc.kind,
+        title=_(DOC_TITLES[doc.kind]),
+        branch_code=branch.code,
+        branch_name=branch.name,
+        branch_address=branch.address,
+        branch_phone=branch.phone,
+        posted_at=doc.posted_at,
+        posted_by=doc.posted_by,
+        technician=doc.technician,
+        provider=provider.name if provider else "",
+        supplier=doc.supplier,
+        customer_name=doc.customer_name,
+        customer_phone=doc.customer_phone,
+        payment_method=doc.payment_method,
+        original_number=original.number if original else "",
+        note=doc.note,
+        lines=lines,
+        total=doc.total,
+        void=doc.status == "void",
+        void_reason=doc.void_reason,
+        copy=copy,
+        print_no=doc.print_count,
+    )
+
+
+class DocumentService:
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+
+    # --- posting --------------------------------------------------------------------------------
+    def _post(self, kind: str, lines: list[LineInput], **header: object) -> str:
+        require(self.actor, Permission.POST_STOCK)
+        with self.db.uow(self.actor, write=True) as uow:
+            doc = post_document(uow.session, self.actor, kind, lines, **header)
+            uow.commit()
+            return doc.number
+
+    def receive(self, lines: list[LineInput], *, supplier: str = "", note: str = "") -> str:
+        """Post a receipt note 入库单 (lines' ``unit_price`` is the purchase cost). Returns its
+        number."""
+        return self._post("receipt", lines, supplier=supplier.strip()[:100], note=note[:400])
+
+    def issue(
+        self,
+        lines: list[LineInput],
+        *,
+        technician: str = "",
+        provider_id: uuid.UUID | None = None,
+        note: str = "",
+    ) -> str:
+        """Post an issue slip 出库单 to a technician or a service provider. Returns its number."""
+        technician = technician.strip()
+        if not technician and provider_id is None:
+            raise ValidationError(
+                _("An issue slip goes to a technician or a service provider."), field="recipient"
+            )
+        if technician and provider_id is not None:
+            raise ValidationError(
+                _("An issue slip goes to a technician or a service provider, not both."),
+                field="recipient",
+            )
+        return self._post(
+            "issue", lines, technician=technician[:100], provider_id=provider_id, note=note[:400]
+        )
+
+    def return_to_stock(
+        self, lines: list[LineInput], *, technician: str = "", note: str = ""
+    ) -> str:
+        """Post a return to stock 退库单 of unused parts."""
+        if not technician.strip():
+            raise ValidationError(_("Who returns the parts?"), field="technician")
+        return self._post("return", lines, technician=technician.strip()[:100], note=note[:400])
+
+    def transfer(self, lines: list[LineInput], *, note: str = "") -> str:
+        return self._post("transfer", lines, note=note[:400])
+
+    def scrap(self, lines: list[LineInput], *, note: str) -> str:
+        if not note.strip():
+            raise ValidationError(_("Give the reason for scrapping."), field="note")
+        return self._post("scrap", lines, note=note.strip()[:400])
+
+    def adjust(self, lines: list[LineInput], *, note: str) -> str:
+        """A manual stock adjustment (signed quantities); managers only."""
+        require(self.actor, Permission.APPROVE)
+        if not note.strip():
+            raise ValidationError(_("Give the reason for the adjustment."), field="note")
+        return self._post("adjust", lines, note=note.strip()[:400])
+
+    def _by_number(self, s: Session, number: str) -> StockDocument:
+        doc = s.scalars(
+            select(StockDocument).where(
+                StockDocument.branch_id == self.actor.branch_id,
+                StockDocument.number == number.strip().upper(),
+            )
+        ).first()
+        if doc is None:
+            raise UsageError(_("No document numbered {number}.").format(number=number))
+        return doc
+
+    def void(self, number: str, reason: str) -> None:
+        require(self.actor, Permission.POST_STOCK)
+        with self.db.uow(self.actor, write=True) as uow:
+            void_document(uow.session, self.actor, self._by_number(uow.session, number), reason)
+            uow.commit()
+
+    # --- reading --------------------------------------------------------------------------------
+    def page(
+        self,
+        cursor: tuple[datetime, uuid.UUID] | None = None,
+        limit: int = 200,
+        *,
+        kinds: tuple[str, ...] = (),
+        status: str = "",
+        text: str = "",
+    ) -> Page[DocRow]:
+        """Documents, newest first (keyset on posted_at, id)."""
+        q = (
+            select(StockDocument, ServiceProvider.name)
+            .outerjoin(ServiceProvider, ServiceProvider.id == StockDocument.provider_id)
+            .where(StockDocument.branch_id == self.actor.branch_id)
+            .order_by(StockDocument.posted_at.desc(), StockDocument.id.desc())
+        )
+        if cursor is not None:
+            q = q.where(tuple_(StockDocument.posted_at, StockDocument.id) < tuple_(*cursor))
+        if kinds:
+            q = q.where(StockDocument.kind.in_(kinds))
+        if status:
+            q = q.where(StockDocument.status == status)
+        text = text.strip()
+        if text:
+            q = q.where(
+                or_(
+                    StockDocument.number.contains(text.upper(), autoescape=True),
+                    StockDocument.technician.contains(text, autoescape=True),
+                    StockDocument.customer_name.contains(text, autoescape=True),
+                )
+            )
+        with self.db.uow(self.actor) as uow:
+            result = list(uow.session.execute(q.limit(limit + 1)))
+            rows = [
+                DocRow(
+                    d.id,
+                    d.number,
+                    d.kind,
+                    _(DOC_TITLES[d.kind]),
+                    d.status,
+                    _(STATUS_LABELS[d.status]),
+                    d.posted_at,
+                    d.posted_by,
+                    doc_party(d, provider),
+                    d.total,
+                    d.print_count,
+                    d.void_reason,
+                )
+                for d, provider in result[:limit]
+            ]
+        nxt = (rows[-1].posted_at, rows[-1].id) if len(result) > limit else None
+        return Page(rows, nxt)
+
+    def view(self, number: str) -> SlipData:
+        """The document as it would print (without counting a print)."""
+        with self.db.uow(self.actor) as uow:
+            doc = self._by_number(uow.session, number)
+            return slip_data(uow.session, doc, copy=doc.print_count > 0)
+
+    def for_print(self, number: str) -> SlipData:
+        """Count a print and return what to print: the first print is the original, every later
+        one is marked as a copy."""
+        with self.db.uow(self.actor, write=True) as uow:
+            doc = self._by_number(uow.session, number)
+            doc.print_count += 1
+            data = slip_data(uow.session, doc, copy=doc.print_count > 1)
+            uow.commit()
+            return data
+
+    def movements_of(self, number: str) -> list[tuple[str, str, int, int, bool]]:
+        """(part no., bin, qty, value, is_reversal) of a document's movements, in posting order."""
+        with self.db.uow(self.actor) as uow:
+            doc = self._by_number(uow.session, number)
+            rows = uow.session.execute(
+                select(
+                    Part.part_no,
+                    Bin.code,
+                    StockMovement.qty,
+                    StockMovement.value,
+                    StockMovement.reverses_id,
+                )
+                .join(Part, Part.id == StockMovement.part_id)
+                .join(Bin, Bin.id == StockMovement.bin_id)
+                .where(and_(StockMovement.document_id == doc.id))
+                .order_by(StockMovement.seq)
+            ).all()
+        return [(p, b, q, v, r is not None) for p, b, q, v, r in rows]

@@ -1,0 +1,126 @@
+"""Gapless document numbers per branch, device and kind (e.g. ``BJ01-A-000123``).
+
+A number is taken with ``next_number`` inside the unit of work that posts the document: the
+increment of the series and the document row commit together or not at all, so a crash can neither
+skip nor repeat a number. Writers hold SQLite's write lock (``BEGIN IMMEDIATE``) for the whole
+transaction, so two devices never take the same number either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from aftersales_desk.data.models import Branch, Device
+from aftersales_desk.data.models.parts import NumberSeries, OldPartBatch, StockDocument
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.errors import RefusedError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.services import integrity
+
+# kind → prefix in front of the running number (issue slips have none: BJ01-A-000123)
+PREFIXES: dict[str, str] = {
+    "issue": "",
+    "receipt": "RK",
+    "return": "TK",
+    "transfer": "YK",
+    "scrap": "BF",
+    "adjust": "TZ",
+    "sale": "LS",
+    "sale_return": "TH",
+    "old_batch": "FC",
+}
+DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    series_id: uuid.UUID
+    seq: int
+    text: str
+
+
+def _local_device(s: Session, actor: Actor) -> Device:
+    device = s.get(Device, actor.device_id) if actor.device_id else None
+    if device is None:
+        device = s.scalars(
+            select(Device).where(Device.branch_id == actor.branch_id, Device.is_local.is_(True))
+        ).first()
+    if device is None:
+        raise RefusedError(_("This installation has no device code, so it cannot number slips."))
+    return device
+
+
+def next_number(s: Session, actor: Actor, kind: str) -> Number:
+    """Take the next number of ``kind`` for the actor's branch and device (same transaction)."""
+    device = _local_device(s, actor)
+    series = s.scalars(
+        select(NumberSeries).where(
+            NumberSeries.branch_id == actor.branch_id,
+            NumberSeries.device_id == device.id,
+            NumberSeries.kind == kind,
+        )
+    ).first()
+    if series is None:
+        branch = s.get(Branch, actor.branch_id)
+        assert branch is not None
+        series = NumberSeries(
+            branch_id=actor.branch_id,
+            device_id=device.id,
+            kind=kind,
+            prefix=f"{branch.code}-{device.code}-{PREFIXES[kind]}",
+            last_seq=0,
+        )
+        s.add(series)
+        s.flush()
+    seq = s.execute(
+        update(NumberSeries)
+        .where(NumberSeries.id == series.id)
+        .values(last_seq=NumberSeries.last_seq + 1)
+        .returning(NumberSeries.last_seq)
+    ).scalar_one()
+    s.expire(series, ["last_seq"])
+    return Number(series.id, seq, f"{series.prefix}{seq:0{DIGITS}d}")
+
+
+@integrity.register(N_("Document numbers are gapless"))
+def check_gapless(s: Session) -> list[str]:
+    """Every series has exactly the numbers 1..last_seq, each once."""
+    problems: list[str] = []
+    for series in s.scalars(select(NumberSeries)):
+        model = OldPartBatch if series.kind == "old_batch" else StockDocument
+        if model is OldPartBatch:
+            seqs = [
+                int(n.removeprefix(series.prefix))
+                for n in s.scalars(
+                    select(OldPartBatch.number).where(
+                        OldPartBatch.branch_id == series.branch_id,
+                        OldPartBatch.number.startswith(series.prefix, autoescape=True),
+                    )
+                )
+                if n.removeprefix(series.prefix).isdigit()
+            ]
+            count, low, high = len(seqs), min(seqs, default=0), max(seqs, default=0)
+            distinct = len(set(seqs))
+        else:
+            count, distinct, low, high = s.execute(
+                select(
+                    func.count(),
+                    func.count(func.distinct(StockDocument.seq)),
+                    func.coalesce(func.min(StockDocument.seq), 0),
+                    func.coalesce(func.max(StockDocument.seq), 0),
+                ).where(StockDocument.series_id == series.id)
+            ).one()
+        if series.last_seq == 0 and count == 0:
+            continue
+        if not (count == distinct == series.last_seq and low == 1 and high == series.last_seq):
+            problems.append(
+                _(
+                    "The numbers of series {prefix} are not gapless: {count} documents, "
+                    "last number {last}."
+                ).format(prefix=series.prefix, count=count, last=series.last_seq)
+            )
+    return problems

@@ -1,0 +1,314 @@
+"""The stock ledger: posting movements, keeping the balance caches, reversing, and checking.
+
+Every change of stock goes through ``post_moves`` inside the caller's unit of work: it appends
+immutable ``StockMovement`` rows, updates the per-bin balance (``StockBalance``) and the per-part
+totals with the moving-average cost (``PartStock``) in the same transaction, and refuses to take a
+bin below zero unless the branch allows negative stock. ``check`` recomputes the caches from the
+ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aftersales_desk.data.models import Setting
+from aftersales_desk.data.models.parts import Bin, Part, PartStock, StockBalance, StockMovement
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.clock import utcnow
+from aftersales_desk.errors import RefusedError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.services import integrity
+
+# movement kinds and whether they count as consumption (for replenishment and slow-moving)
+KINDS = (
+    "receipt",
+    "issue",
+    "return",
+    "transfer",
+    "scrap",
+    "adjust",
+    "sale",
+    "sale_return",
+)
+CONSUMPTION_KINDS = ("issue", "sale")
+KIND_LABELS = {
+    "receipt": N_("Receipt"),
+    "issue": N_("Issue"),
+    "return": N_("Return to stock"),
+    "transfer": N_("Transfer"),
+    "scrap": N_("Scrap"),
+    "adjust": N_("Adjustment"),
+    "sale": N_("Counter sale"),
+    "sale_return": N_("Sale return"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One intended change: ``qty`` signed (+ in, - out); ``unit_cost`` only for goods that come
+    in at a known cost (receipts, sale returns); otherwise the moving average is used."""
+
+    part_id: uuid.UUID
+    bin_id: uuid.UUID
+    qty: int
+    kind: str
+    unit_cost: int | None = None
+    line_id: uuid.UUID | None = None
+    note: str = ""
+
+
+def allow_negative(s: Session, branch_id: uuid.UUID | None) -> bool:
+    value = s.scalar(
+        select(Setting.value).where(
+            Setting.branch_id == branch_id, Setting.key == "parts_allow_negative_stock"
+        )
+    )
+    return bool(value)
+
+
+def _part_stock(s: Session, branch_id: uuid.UUID, part_id: uuid.UUID) -> PartStock:
+    ps = s.scalars(
+        select(PartStock).where(PartStock.branch_id == branch_id, PartStock.part_id == part_id)
+    ).first()
+    if ps is None:
+        ps = PartStock(branch_id=branch_id, part_id=part_id, qty=0, value=0, avg_cost=0)
+        s.add(ps)
+    return ps
+
+
+def _balance(s: Session, branch_id: uuid.UUID, part_id: uuid.UUID, bin_id: uuid.UUID):
+    bal = s.scalars(
+        select(StockBalance).where(
+            StockBalance.branch_id == branch_id,
+            StockBalance.part_id == part_id,
+            StockBalance.bin_id == bin_id,
+        )
+    ).first()
+    if bal is None:
+        bal = StockBalance(branch_id=branch_id, part_id=part_id, bin_id=bin_id, qty=0)
+        s.add(bal)
+    return bal
+
+
+def _next_seq(s: Session, branch_id: uuid.UUID) -> int:
+    return (
+        s.scalar(select(func.max(StockMovement.seq)).where(StockMovement.branch_id == branch_id))
+        or 0
+    ) + 1
+
+
+def _refuse_negative(s: Session, part_id: uuid.UUID, bin_id: uuid.UUID, on_hand: int) -> None:
+    part = s.get(Part, part_id)
+    b = s.get(Bin, bin_id)
+    raise RefusedError(
+        _(
+            "Not enough stock of {part} in bin {bin}: {qty} on hand. Negative stock is not "
+            "allowed in this branch."
+        ).format(part=part.part_no if part else "?", bin=b.code if b else "?", qty=on_hand)
+    )
+
+
+def _apply(
+    s: Session,
+    actor: Actor,
+    *,
+    part_id: uuid.UUID,
+    bin_id: uuid.UUID,
+    qty: int,
+    kind: str,
+    value: int | None,
+    unit_cost: int | None,
+    seq: int,
+    at: datetime,
+    document_id: uuid.UUID | None,
+    line_id: uuid.UUID | None,
+    reverses_id: uuid.UUID | None,
+    note: str,
+    negative_ok: bool,
+) -> StockMovement:
+    branch_id = actor.branch_id
+    assert branch_id is not None
+    ps = _part_stock(s, branch_id, part_id)
+    bal = _balance(s, branch_id, part_id, bin_id)
+    if qty < 0 and bal.qty + qty < 0 and not negative_ok:
+        _refuse_negative(s, part_id, bin_id, bal.qty)
+    if value is None:
+        if qty > 0 and unit_cost is not None:
+            value = qty * unit_cost
+        elif ps.qty + qty == 0:
+            value = -ps.value  # the last piece takes the rounding residue with it
+        else:
+            value = qty * ps.avg_cost
+    cost = unit_cost if unit_cost is not None else ps.avg_cost
+    bal.qty += qty
+    ps.qty += qty
+    ps.value += value
+    if ps.qty > 0:
+        ps.avg_cost = round(ps.value / ps.qty)
+    elif qty > 0 and unit_cost is not None:
+        ps.avg_cost = unit_cost
+    if kind == "receipt" and qty > 0:
+        ps.last_receipt_at = at
+    if kind in CONSUMPTION_KINDS and qty < 0:
+        ps.last_issue_at = at
+    mv = StockMovement(
+        id=uuid.uuid4(),
+        branch_id=branch_id,
+        seq=seq,
+        at=at,
+        kind=kind,
+        part_id=part_id,
+        bin_id=bin_id,
+        qty=qty,
+        unit_cost=cost,
+        value=value,
+        document_id=document_id,
+        line_id=line_id,
+        reverses_id=reverses_id,
+        username=actor.username,
+        device_id=actor.device_id,
+        note=note[:200],
+    )
+    s.add(mv)
+    return mv
+
+
+def post_moves(
+    s: Session,
+    actor: Actor,
+    moves: list[Move],
+    *,
+    document_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> list[StockMovement]:
+    """Append ``moves`` to the ledger and update the caches, all in the caller's transaction."""
+    at = at or utcnow()
+    negative_ok = allow_negative(s, actor.branch_id)
+    seq = _next_seq(s, actor.branch_id)  # type: ignore[arg-type]
+    out = []
+    for i, m in enumerate(moves):
+        if m.kind not in KINDS:
+            raise ValueError(m.kind)
+        out.append(
+            _apply(
+                s,
+                actor,
+                part_id=m.part_id,
+                bin_id=m.bin_id,
+                qty=m.qty,
+                kind=m.kind,
+                value=None,
+                unit_cost=m.unit_cost,
+                seq=seq + i,
+                at=at,
+                document_id=document_id,
+                line_id=m.line_id,
+                reverses_id=None,
+                note=m.note,
+                negative_ok=negative_ok,
+            )
+        )
+    s.flush()
+    return out
+
+
+def reverse_moves(
+    s: Session, actor: Actor, movements: list[StockMovement], *, note: str = ""
+) -> list[StockMovement]:
+    """Cancel ``movements`` with reversing ones (same kind, opposite quantity and value)."""
+    at = utcnow()
+    negative_ok = allow_negative(s, actor.branch_id)
+    seq = _next_seq(s, actor.branch_id)  # type: ignore[arg-type]
+    out = []
+    for i, m in enumerate(movements):
+        out.append(
+            _apply(
+                s,
+                actor,
+                part_id=m.part_id,
+                bin_id=m.bin_id,
+                qty=-m.qty,
+                kind=m.kind,
+                value=-m.value,
+                unit_cost=m.unit_cost,
+                seq=seq + i,
+                at=at,
+                document_id=m.document_id,
+                line_id=m.line_id,
+                reverses_id=m.id,
+                note=note,
+                negative_ok=negative_ok,
+            )
+        )
+    s.flush()
+    return out
+
+
+@integrity.register(N_("Stock balances equal the ledger"))
+def check_balances(s: Session) -> list[str]:
+    """The caches equal the sums of movements; no bin is negative unless the branch allows it."""
+    problems: list[str] = []
+    sums = {
+        (b, p, n): q
+        for b, p, n, q in s.execute(
+            select(
+                StockMovement.branch_id,
+                StockMovement.part_id,
+                StockMovement.bin_id,
+                func.sum(StockMovement.qty),
+            ).group_by(StockMovement.branch_id, StockMovement.part_id, StockMovement.bin_id)
+        )
+    }
+    cached = {(b.branch_id, b.part_id, b.bin_id): b for b in s.scalars(select(StockBalance))}
+    negative_ok: dict[uuid.UUID, bool] = {}
+    for key in set(sums) | set(cached):
+        want = sums.get(key, 0)
+        row = cached.get(key)
+        have = row.qty if row is not None else 0
+        if want != have:
+            problems.append(
+                _("Stock of part {part} in bin {bin}: cache {have}, ledger {want}.").format(
+                    part=key[1], bin=key[2], have=have, want=want
+                )
+            )
+        if want < 0:
+            if key[0] not in negative_ok:
+                negative_ok[key[0]] = allow_negative(s, key[0])
+            if not negative_ok[key[0]]:
+                problems.append(
+                    _("Stock of part {part} in bin {bin} is negative ({qty}).").format(
+                        part=key[1], bin=key[2], qty=want
+                    )
+                )
+    totals = {
+        (b, p): (q, v)
+        for b, p, q, v in s.execute(
+            select(
+                StockMovement.branch_id,
+                StockMovement.part_id,
+                func.sum(StockMovement.qty),
+                func.sum(StockMovement.value),
+            ).group_by(StockMovement.branch_id, StockMovement.part_id)
+        )
+    }
+    for ps in s.scalars(select(PartStock)):
+        q, v = totals.pop((ps.branch_id, ps.part_id), (0, 0))
+        if (ps.qty, ps.value) != (q, v):
+            problems.append(
+                _(
+                    "Totals of part {part}: cache {qty} pieces worth {value}, ledger {lq} worth "
+                    "{lv}."
+                ).format(part=ps.part_id, qty=ps.qty, value=ps.value, lq=q, lv=v)
+            )
+    for (_b, p), (q, v) in totals.items():
+        problems.append(
+            _("Totals of part {part} are missing from the cache (ledger {qty}, {value}).").format(
+                part=p, qty=q, value=v
+            )
+        )
+    return problems[:50]
