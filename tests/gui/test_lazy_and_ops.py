@@ -148,3 +148,23 @@ def test_writes_are_serialised_on_one_thread(qtbot, ctx, write):
                 pass
     if write:
         assert len(threads) == 1
+
+
+def test_result_for_a_destroyed_owner_is_dropped(qtbot, ctx):
+    from PySide6.QtCore import QObject, Signal
+
+    class Owner(QObject):
+        sig = Signal(int)
+
+        def show(self, value):
+            self.sig.emit(value)
+
+    owner = Owner()
+    gate = threading.Event()
+    op = ctx.ops.run(lambda p: gate.wait(5) and 7, on_success=owner.show, write=False)
+    import shiboken6
+
+    shiboken6.delete(owner)
+    gate.set()
+    with qtbot.waitSignal(op.sig_finished, timeout=5000):
+        pass  # no "Signal source has been deleted" from the callback

@@ -253,12 +253,12 @@ def test_bad_report_period(db_path: Path, tmp_path: Path):
 
 def test_screenshot_renders_chinese_window(db_path: Path, tmp_path: Path):
     out = tmp_path / "shot.png"
-    r = run("gui", "--db", str(db_path), "--screenshot", str(out), "--size", "800x500")
+    r = run("gui", "--db", str(db_path), "--screenshot", str(out), "--size", "1280x800")
     assert r.returncode == 0, r.stderr
     from PIL import Image
 
     with Image.open(out) as img:
-        assert img.size == (800, 500)
+        assert img.size == (1280, 800)
         assert len(img.getcolors(1 << 20) or []) > 10  # not a blank surface
     r = run("gui", "--db", str(db_path), "--tab", "nowhere", "--screenshot", str(out))
     assert r.returncode == 2

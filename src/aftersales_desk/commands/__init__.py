@@ -2,7 +2,7 @@
 ``COMMAND_MODULES`` lists them; a module issue appends its module here."""
 
 COMMAND_MODULES: list[str] = [
-COMMAND_MODULES: list[str] = [
+    "aftersales_desk.commands.transfer",
     "aftersales_desk.commands.archive",
     "aftersales_desk.commands.parts",
     "aftersales_desk.commands.schedule",

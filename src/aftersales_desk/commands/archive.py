@@ -1,32 +1,16 @@
 """Headless commands of the archive: ``search``, ``import customers``, ``export customers``,
-``print card``. ``import``/``export``/``print`` dispatch on KIND through small registries so the
-other modules add their kinds (parts, policies, slips) without a second command of the name."""
+``print card`` (the last three registered with commands/transfer.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS
 from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from aftersales_desk.i18n import _
-
-Handler = Callable[[argparse.Namespace], int]
-IMPORTERS: dict[str, Handler] = {}
-EXPORTERS: dict[str, Handler] = {}
-PRINTERS: dict[str, Handler] = {}
-
-
-def _dispatch(table: dict[str, Handler], kind: str, args: argparse.Namespace) -> int:
-    if kind not in table:
-        raise UsageError(
-            _("Unknown kind {kind}; known kinds: {kinds}").format(
-                kind=kind, kinds=", ".join(sorted(table))
-            )
-        )
-    return table[kind](args)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -65,41 +49,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- import / export / print --------------------------------------------------------------------
-def _import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", help=_("what to import: customers"))
-    p.add_argument("file", help=_("the Excel file (.xlsx)"))
-    p.add_argument("--dry-run", action="store_true", help=_("check the file, change nothing"))
-    p.add_argument("--report", metavar="OUT.xlsx", help=_("write every problem to this file"))
-
-
-@command("import")(_import_args)
-def cmd_import(args: argparse.Namespace) -> int:
-    return _dispatch(IMPORTERS, args.kind, args)
-
-
-def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", help=_("what to export: customers"))
-    p.add_argument("--out", required=True, help=_("the Excel file to write (.xlsx)"))
-
-
-@command("export")(_export_args)
-def cmd_export(args: argparse.Namespace) -> int:
-    return _dispatch(EXPORTERS, args.kind, args)
-
-
-def _print_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", help=_("what to print: card"))
-    p.add_argument("number", help=_("the number of what to print (customer no. for a card)"))
-    p.add_argument("--out", required=True, help=_("the PDF file to write"))
-    p.add_argument("--size", default=None, help=_("paper size (A4, A5, 241x140)"))
-
-
-@command("print")(_print_args)
-def cmd_print(args: argparse.Namespace) -> int:
-    return _dispatch(PRINTERS, args.kind, args)
-
-
+# --- import / export / print (see commands/transfer.py) ------------------------------------
 def import_customers_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.archive_files import import_customers, write_import_report
 

@@ -7,27 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS
 from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from aftersales_desk.i18n import _
 
-PRINTABLE = ("slip", "receipt", "old-parts")
-IMPORTABLE = ("parts",)
-EXPORTABLE = ("parts", "movements")
 
-
-def _print_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=PRINTABLE, help=_("what to print"))
-    p.add_argument("number", help=_("the document's number"))
-    p.add_argument("--out", required=True, help=_("PDF file to write (.xlsx for old-parts too)"))
-    p.add_argument(
-        "--size",
-        default=None,
-        help=_("paper: A4, A5 or 241x140 for slips; 80mm or A5 for receipts"),
-    )
-
-
-@command("print")(_print_args)
 def cmd_print(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
     from aftersales_desk.reports.slips import render_receipt, render_slip
@@ -40,12 +25,12 @@ def cmd_print(args: argparse.Namespace) -> int:
     db = _open(args, write=True)
     try:
         actor = _actor(db, args)
-        if args.what == "old-parts":
+        if args.kind == "old-parts":
             OldParts(db, actor).write_batch(args.number, out)
         else:
             docs = DocumentService(db, actor)
             docs.view(args.number)  # a clear error before a print is counted
-            if args.what == "slip":
+            if args.kind == "slip":
                 size = args.size or SettingsService(db, actor).get("paper_size")
                 from aftersales_desk.reports.slips import SLIP_SIZES
 
@@ -78,14 +63,6 @@ def cmd_print(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=IMPORTABLE, help=_("what to import"))
-    p.add_argument("file", help=_("Excel file (.xlsx)"))
-    p.add_argument("--dry-run", action="store_true", help=_("check the file, change nothing"))
-    p.add_argument("--report", metavar="OUT.xlsx", help=_("write the rejected rows to this file"))
-
-
-@command("import")(_import_args)
 def cmd_import(args: argparse.Namespace) -> int:
     from aftersales_desk.services.parts_io import import_parts, write_import_report
 
@@ -137,12 +114,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if result.rejected else EXIT_OK
 
 
-def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=EXPORTABLE, help=_("what to export"))
-    p.add_argument("--out", required=True, help=_("Excel file to write (.xlsx)"))
-
-
-@command("export")(_export_args)
 def cmd_export(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
     from aftersales_desk.services.parts_io import export_movements, export_parts
@@ -162,3 +133,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print(_("{n} rows written to {out}.").format(n=n, out=out))
     return EXIT_OK
+
+
+for _kind in ("slip", "receipt", "old-parts"):
+    PRINTERS[_kind] = cmd_print
+IMPORTERS["parts"] = cmd_import
+for _kind in ("parts", "movements"):
+    EXPORTERS[_kind] = cmd_export

@@ -95,6 +95,9 @@ def fill_demo(
     )
     for i, filler in enumerate(FILLERS):
         progress.step(i, len(FILLERS))
+        # Each module draws from its own generator: adding or changing one module's demo data
+        # never shifts what another module's filler makes from the same seed.
+        ctx.rng = random.Random(f"{seed}:{filler.__module__}.{filler.__qualname__}")
         filler(ctx)
     progress.step(len(FILLERS), len(FILLERS))
     return db

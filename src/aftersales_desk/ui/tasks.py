@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
@@ -22,6 +23,16 @@ from aftersales_desk.services.progress import Progress
 
 log = logging.getLogger(__name__)
 SHOW_PROGRESS_AFTER_MS = 300
+
+
+def _alive(*things: object) -> bool:
+    """False when a callback's Qt object (or the parent widget) was destroyed while the call ran:
+    a result arriving after its window closed is dropped, not delivered to a dead object."""
+    for thing in things:
+        owner = getattr(thing, "__self__", thing)
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return False
+    return True
 
 
 class _Relay(QObject):
@@ -127,6 +138,8 @@ class Operation(QObject):
         self._close_dialog()
         self.result = result
         try:
+            if not _alive(self._parent, self._on_success):
+                return
             if self._on_success is not None:
                 self._on_success(result)
             if self._changes:
@@ -139,6 +152,8 @@ class Operation(QObject):
         self._close_dialog()
         self.error = exc
         try:
+            if not _alive(self._parent, self._on_error):
+                return
             if self._on_error is not None and self._on_error(exc):
                 return
             if isinstance(exc, Cancelled):

@@ -30,7 +30,7 @@ class OverdueWatcher(QObject):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
         ctx.ops.sig_changes_applied.connect(self.on_changes)
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self, self.refresh)  # dropped if the window goes first
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if "schedule" in areas:
