@@ -127,7 +127,7 @@ class AgendaItem:
     due_on: date
     due_at: datetime  # aware, in the branch's zone
     state: AgendaState
-    done_at: datetime | None = None
+    done_at: datetime | None = None  # aware, in the branch's zone
     done_by: str = ""
     note: str = ""
     attachment_name: str = ""
@@ -182,6 +182,10 @@ _WEEKDAYS = {
     "SA": N_("Sat"),
     "SU": N_("Sun"),
 }
+
+
+def weekday_label(d: date) -> str:
+    return _(list(_WEEKDAYS.values())[d.weekday()])
 
 
 def describe(rrule: str, due_time: time, offset_days: int) -> str:
@@ -331,7 +335,7 @@ def _item(duty: _DutyData, occ: Occurrence, done: DutyCheckoff | None, now: date
     state = AgendaState.LATE if done.done_at > occ.due_at else AgendaState.DONE
     return AgendaItem(
         f"{duty.id}/{occ.nominal}", duty.id, duty.code, duty.title, occ.nominal, occ.due_on,
-        occ.due_at, state, done.done_at, done.done_by, done.note, done.attachment_name,
+        occ.due_at, state, done.done_at.astimezone(occ.due_at.tzinfo), done.done_by, done.note, done.attachment_name,
         done.attachment_sha256,
     )  # fmt: skip
 

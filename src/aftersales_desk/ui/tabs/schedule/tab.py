@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QLocale, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.domain.workcal import KNOWN_YEARS, package_version
-from aftersales_desk.i18n import N_, _
+from aftersales_desk.i18n import N_, _, current_language
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.schedule import (
     Agenda,
@@ -37,6 +37,7 @@ from aftersales_desk.services.schedule import (
     AgendaState,
     DutyRow,
     ScheduleService,
+    weekday_label,
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
@@ -66,7 +67,8 @@ def _page_of(rows: list[Any]):
 
 
 def _hm(value: datetime | None) -> str:
-    return value.astimezone().strftime("%m-%d %H:%M") if value else ""
+    """A time the service gave in the branch's zone, shown as it is (not in the PC's zone)."""
+    return value.strftime("%m-%d %H:%M") if value else ""
 
 
 class AgendaModel(LazyTableModel):
@@ -125,10 +127,14 @@ class AgendaPage(QWidget):
         self.ed_day = QDateEdit()
         self.ed_day.setCalendarPopup(True)
         self.ed_day.setDisplayFormat("yyyy-MM-dd ddd")
+        if current_language() == "zh_CN":  # the weekday in the program's language, not the system's
+            self.ed_day.setLocale(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
         self.ed_day.dateChanged.connect(self.on_day_changed)
         prev_btn, next_btn = QPushButton("◀"), QPushButton("▶")
         prev_btn.setToolTip(_("Day before"))
         next_btn.setToolTip(_("Day after"))
+        for b in (prev_btn, next_btn):
+            b.setFixedWidth(36)
         prev_btn.clicked.connect(lambda: self.ed_day.setDate(self.ed_day.date().addDays(-1)))
         next_btn.clicked.connect(lambda: self.ed_day.setDate(self.ed_day.date().addDays(1)))
         today_btn = QPushButton(_("Today"))
@@ -388,7 +394,7 @@ class CalendarPage(QWidget):
         info.setWordWrap(True)
         self.model = LazyTableModel(
             [
-                Column("day", N_("Day"), lambda d: d.strftime("%Y-%m-%d %a")),
+                Column("day", N_("Day"), lambda d: f"{d.isoformat()} {weekday_label(d)}"),
                 Column("working", N_("Kind"), lambda w: _("working day") if w else _("day off")),
                 Column("note", N_("Note")),
             ],
