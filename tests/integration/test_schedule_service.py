@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -254,3 +254,97 @@ def test_models_match_the_migrations(tmp_path):
     command.upgrade(cfg, "head")
     command.check(cfg)
     command.downgrade(cfg, "0001_core")
+
+
+def test_service_clock_follows_the_branch_settings(svc, db, admin):
+    from aftersales_desk.domain.sla import Stage
+    from aftersales_desk.services.settings import SettingsService
+
+    opened = at(2026, 11, 20, 16, 0)  # a Friday afternoon
+    clock = svc.service_clock(opened)
+    assert clock.deadline(timedelta(hours=2)) == at(2026, 11, 20, 18, 0)  # round the clock
+    SettingsService(db, admin).update(
+        {
+            "schedule_sla_working_hours": True,
+            "schedule_work_start": "09:00",
+            "schedule_work_end": "17:00",
+        }
+    )
+    clock = svc.service_clock(opened)
+    status = {s.stage: s for s in clock.status(opened)}
+    assert status[Stage.CONTACT].deadline == at(2026, 11, 23, 10, 0)  # 1 h Fri + 1 h Mon
+    svc.set_day(date(2026, 11, 23), working=False, note="停电")
+    assert svc.service_clock(opened).deadline(timedelta(hours=2)) == at(2026, 11, 24, 10, 0)
+    SettingsService(db, admin).update({"schedule_work_end": "8:61"})
+    with pytest.raises(ValidationError):
+        svc.service_clock(opened)
+
+
+def test_check_finds_a_damaged_attachment(svc, db, tmp_path):
+    from aftersales_desk.services.integrity import run_checks
+
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        item = next(
+            i
+            for i in svc.agenda().items
+            if i.code == "D-MORNING" and i.due_on == date(2026, 11, 24)
+        )
+        f = tmp_path / "回执.jpg"
+        f.write_bytes(b"\xff\xd8 receipt")
+        svc.check_off(item.duty_id, item.nominal_on, attachment=f)
+    assert run_checks(db).ok
+    sha = hashlib.sha256(b"\xff\xd8 receipt").hexdigest()
+    (attachments_dir(db.path) / sha[:2] / sha).write_bytes(b"tampered")
+    result = run_checks(db)
+    assert not result.ok and any("回执.jpg" in p for p in result.problems)
+
+
+def test_cli_report_duties(svc, db_path, tmp_path):
+    from aftersales_desk.cli import main
+
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--month",
+                "2026-10",
+                "--out",
+                str(tmp_path / "r.pdf"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "r.pdf").stat().st_size > 1000
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--week",
+                "2026-W40",
+                "--out",
+                str(tmp_path / "r.xlsx"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--month",
+                "2026-10",
+                "--out",
+                str(tmp_path / "r.csv"),
+            ]
+        )
+        == 2
+    )

@@ -33,6 +33,7 @@ from aftersales_desk.domain.recurrence import (
     parse_rrule,
 )
 from aftersales_desk.domain.roles import Permission
+from aftersales_desk.domain.sla import ServiceClock, WorkingHours
 from aftersales_desk.domain.workcal import Shift, WorkCalendar
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _
@@ -758,6 +759,27 @@ class ScheduleService:
             items = [_item(d, o, done.get((d.id, o.nominal)), now) for d, o in pairs]
         items.sort(key=lambda i: (i.due_at, i.code))
         return items
+
+    def service_clock(self, opened_at: datetime) -> ServiceClock:
+        """A work order's service clock under this branch's rules: round the clock, or only in
+        opening hours on working days (holidays, swapped days and branch days included) when the
+        branch's ``schedule_sla_working_hours`` is on. The work order record feeds it its events.
+        """
+        with self.db.uow(self.actor) as uow:
+            conf = _settings(uow.session, self.branch_id)
+            cal = _calendar(uow.session, self.branch_id, bool(conf["schedule_public_holidays"]))
+        hours = None
+        if conf["schedule_sla_working_hours"]:
+            try:
+                start = time.fromisoformat(str(conf["schedule_work_start"]))
+                end = time.fromisoformat(str(conf["schedule_work_end"]))
+                hours = WorkingHours(start, end, cal, _zone(str(conf["schedule_timezone"])))
+            except ValueError as exc:
+                raise ValidationError(
+                    _("The branch's working hours are not valid: {error}").format(error=exc),
+                    field="schedule_work_start",
+                ) from None
+        return ServiceClock(opened_at=opened_at, hours=hours)
 
     def zone(self) -> ZoneInfo:
         with self.db.uow(self.actor) as uow:

@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "schedule_timezone": "Asia/Shanghai",
     "schedule_public_holidays": True,
     "schedule_overdue_days": 31,
+    # work-order service clocks: count only opening hours on working days (else round the clock)
+    "schedule_sla_working_hours": False,
+    "schedule_work_start": "08:30",
+    "schedule_work_end": "17:30",
 }
 
 
