@@ -348,3 +348,49 @@ def test_cli_report_duties(svc, db_path, tmp_path):
         )
         == 2
     )
+
+
+def test_schedule_settings_are_validated_and_need_the_manager(svc, db, make_actor):
+    from dataclasses import replace
+
+    conf = svc.settings()
+    assert conf.timezone == "Asia/Shanghai" and conf.overdue_days == 31
+    assert not conf.sla_working_hours and conf.work_start == time(8, 30)
+    svc.update_settings(replace(conf, overdue_days=7, sla_working_hours=True, work_end=time(18)))
+    assert svc.settings().overdue_days == 7 and svc.settings().work_end == time(18)
+    for bad in (
+        replace(conf, timezone="Mars/Olympus"),
+        replace(conf, overdue_days=0),
+        replace(conf, work_start=time(18), work_end=time(9)),
+    ):
+        with pytest.raises(ValidationError):
+            svc.update_settings(bad)
+    with pytest.raises(PermissionDenied):
+        ScheduleService(db, make_actor(Role.CLERK)).update_settings(conf)
+    # a shorter window: older undone duties leave the agenda
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        agenda = svc.agenda()
+    assert min(i.due_on for i in agenda.items) >= date(2026, 11, 17)
+
+
+def test_duty_descriptions():
+    from aftersales_desk.services.schedule import describe
+
+    assert describe("FREQ=DAILY", time(12), 0) == "Daily, 12:00"
+    assert describe("FREQ=WEEKLY;BYDAY=TU,TH", time(17), 0) == "Weekly on Tue/Thu, 17:00"
+    assert describe("FREQ=MONTHLY;BYMONTHDAY=5", time(17), 0) == "Monthly on day 5, 17:00"
+    assert describe("FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1", time(17), 0) == "Quarterly, 17:00"
+    assert describe("", time(17), 3) == "3 days after each event, 17:00"
+    assert describe("FREQ=MONTHLY;BYDAY=1MO", time(9), 0) == "By rule, 09:00"
+
+
+def test_duty_changes_are_audited_with_their_due_time(svc, db, admin):
+    from sqlalchemy import select
+
+    from aftersales_desk.data.models import AuditEntry
+
+    with db.uow(admin) as uow:
+        entry = uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "schedule_duties").limit(1)
+        ).one()
+        assert entry.after["due_time"] in ("12:00:00", "17:00:00", "17:30:00")

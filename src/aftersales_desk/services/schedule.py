@@ -155,6 +155,18 @@ class CalendarDayRow:
     note: str
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """The branch's schedule settings (stored as ``schedule_*`` branch settings)."""
+
+    timezone: str
+    public_holidays: bool
+    overdue_days: int
+    sla_working_hours: bool
+    work_start: time
+    work_end: time
+
+
 # --- the default set, from the seeds (售后信息员每月具体工作) ----------------------------------------
 _T12, _T17, _T1730 = time(12, 0), time(17, 0), time(17, 30)
 DEFAULT_DUTIES: tuple[DutySpec, ...] = (
@@ -759,6 +771,53 @@ class ScheduleService:
             items = [_item(d, o, done.get((d.id, o.nominal)), now) for d, o in pairs]
         items.sort(key=lambda i: (i.due_at, i.code))
         return items
+
+    def settings(self) -> ScheduleSettings:
+        with self.db.uow(self.actor) as uow:
+            conf = _settings(uow.session, self.branch_id)
+
+        def hm(key: str, default: time) -> time:
+            try:
+                return time.fromisoformat(str(conf[key]))
+            except ValueError:
+                return default
+
+        return ScheduleSettings(
+            str(conf["schedule_timezone"]),
+            bool(conf["schedule_public_holidays"]),
+            int(conf["schedule_overdue_days"]),
+            bool(conf["schedule_sla_working_hours"]),
+            hm("schedule_work_start", time(8, 30)),
+            hm("schedule_work_end", time(17, 30)),
+        )
+
+    def update_settings(self, new: ScheduleSettings) -> None:
+        """Change the branch's schedule settings, all or none (managers and admins)."""
+        from aftersales_desk.services.settings import SettingsService
+
+        require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
+        try:
+            ZoneInfo(new.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                _("Unknown time zone: {zone}").format(zone=new.timezone), field="timezone"
+            ) from None
+        if not 1 <= new.overdue_days <= 366:
+            raise ValidationError(
+                _("Overdue duties stay on the agenda for 1 to 366 days."), field="overdue_days"
+            )
+        if not new.work_start < new.work_end:
+            raise ValidationError(_("Working hours must end after they start."), field="work_end")
+        SettingsService(self.db, self.actor).update(
+            {
+                "schedule_timezone": new.timezone,
+                "schedule_public_holidays": new.public_holidays,
+                "schedule_overdue_days": new.overdue_days,
+                "schedule_sla_working_hours": new.sla_working_hours,
+                "schedule_work_start": new.work_start.strftime("%H:%M"),
+                "schedule_work_end": new.work_end.strftime("%H:%M"),
+            }
+        )
 
     def service_clock(self, opened_at: datetime) -> ServiceClock:
         """A work order's service clock under this branch's rules: round the clock, or only in

@@ -4,25 +4,30 @@ branch adds when the holiday package is out of date)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QLocale, Qt
+from PySide6.QtCore import QDate, QLocale, Qt, QTime
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableView,
     QTabWidget,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +42,7 @@ from aftersales_desk.services.schedule import (
     AgendaState,
     DutyRow,
     ScheduleService,
+    ScheduleSettings,
     weekday_label,
 )
 from aftersales_desk.ui.context import AppContext
@@ -71,7 +77,17 @@ def _hm(value: datetime | None) -> str:
     return value.strftime("%m-%d %H:%M") if value else ""
 
 
-class AgendaModel(LazyTableModel):
+class _TitledModel(LazyTableModel):
+    """Rows with a ``title`` (and maybe a ``note``): the full text as a tooltip."""
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid():
+            row = self.row(index.row())
+            return "\n".join(t for t in (row.title, getattr(row, "note", "")) if t)
+        return super().data(index, role)
+
+
+class AgendaModel(_TitledModel):
     """The agenda's rows, tinted by state."""
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -273,7 +289,7 @@ class DutiesPage(QWidget):
         super().__init__()
         self.ctx, self.service = ctx, service
         can_edit = ctx.actor.can(Permission.EDIT_SCHEDULE)
-        self.model = LazyTableModel(
+        self.model = _TitledModel(
             [
                 Column("code", N_("Code")),
                 Column("title", N_("Duty")),
@@ -401,6 +417,8 @@ class CalendarPage(QWidget):
             self.service.calendar_day_page,
         )
         self.view = _table(self.model)
+        self.view.setColumnWidth(0, 140)
+        self.view.setColumnWidth(1, 90)
         self.ed_day = QDateEdit(QDate.currentDate())
         self.ed_day.setCalendarPopup(True)
         self.ed_day.setDisplayFormat("yyyy-MM-dd")
@@ -418,13 +436,16 @@ class CalendarPage(QWidget):
         bar = QHBoxLayout()
         for w in (self.ed_day, self.cb_kind, self.ed_note, btn_set, btn_clear):
             bar.addWidget(w)
+        self.settings_box = SettingsBox(ctx, service)
         layout = QVBoxLayout(self)
         layout.addWidget(info)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.settings_box)
 
     def refresh(self) -> None:
         self.model.reload()
+        self.settings_box.refresh()
 
     def on_set(self) -> None:
         day, working, note = (
@@ -444,6 +465,77 @@ class CalendarPage(QWidget):
         day = self.model.row(rows[0].row()).day if rows else from_qdate(self.ed_day.date())
         self.ctx.ops.run(
             lambda _p: self.service.clear_day(day),
+            parent=self,
+            changes={AREA},
+            on_success=lambda _r: self.refresh(),
+        )
+
+
+class SettingsBox(QGroupBox):
+    """The branch's schedule settings: holidays, how long undone duties stay on the agenda, the
+    zone of due times, and whether service clocks count only opening hours."""
+
+    def __init__(self, ctx: AppContext, service: ScheduleService) -> None:
+        super().__init__(_("Schedule settings"))
+        self.ctx, self.service = ctx, service
+        self.chk_holidays = QCheckBox(_("China's public holidays and swapped working days"))
+        self.sp_overdue = QSpinBox()
+        self.sp_overdue.setRange(1, 366)
+        self.sp_overdue.setSuffix(_(" days"))
+        self.ed_zone = QLineEdit()
+        self.chk_hours = QCheckBox(_("Service clocks count only opening hours on working days"))
+        self.ed_start, self.ed_end = QTimeEdit(), QTimeEdit()
+        for w in (self.ed_start, self.ed_end):
+            w.setDisplayFormat("HH:mm")
+        self.btn_save = QPushButton(_("Save settings"))
+        self.btn_save.clicked.connect(self.on_save)
+        can = ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS)
+        for w in (self.chk_holidays, self.sp_overdue, self.ed_zone, self.chk_hours,
+                  self.ed_start, self.ed_end, self.btn_save):  # fmt: skip
+            w.setEnabled(can)
+        grid = QGridLayout(self)
+        grid.addWidget(self.chk_holidays, 0, 0, 1, 2)
+        grid.addWidget(QLabel(_("Undone duties stay on the agenda for")), 0, 2)
+        grid.addWidget(self.sp_overdue, 0, 3)
+        grid.addWidget(QLabel(_("Time zone of due times")), 0, 4)
+        grid.addWidget(self.ed_zone, 0, 5)
+        grid.addWidget(self.chk_hours, 1, 0, 1, 2)
+        grid.addWidget(QLabel(_("Opening hours")), 1, 2)
+        hours = QHBoxLayout()
+        hours.addWidget(self.ed_start)
+        hours.addWidget(QLabel("–"))
+        hours.addWidget(self.ed_end)
+        grid.addLayout(hours, 1, 3)
+        grid.addWidget(self.btn_save, 1, 5)
+
+    def refresh(self) -> None:
+        self.ctx.ops.run(
+            lambda _p: self.service.settings(), write=False, on_success=self.show_settings
+        )
+
+    def show_settings(self, conf: ScheduleSettings) -> None:
+        self.chk_holidays.setChecked(conf.public_holidays)
+        self.sp_overdue.setValue(conf.overdue_days)
+        self.ed_zone.setText(conf.timezone)
+        self.chk_hours.setChecked(conf.sla_working_hours)
+        self.ed_start.setTime(QTime(conf.work_start.hour, conf.work_start.minute))
+        self.ed_end.setTime(QTime(conf.work_end.hour, conf.work_end.minute))
+
+    def values(self) -> ScheduleSettings:
+        start, end = self.ed_start.time(), self.ed_end.time()
+        return ScheduleSettings(
+            self.ed_zone.text().strip(),
+            self.chk_holidays.isChecked(),
+            self.sp_overdue.value(),
+            self.chk_hours.isChecked(),
+            time(start.hour(), start.minute()),
+            time(end.hour(), end.minute()),
+        )
+
+    def on_save(self) -> None:
+        conf = self.values()
+        self.ctx.ops.run(
+            lambda _p: self.service.update_settings(conf),
             parent=self,
             changes={AREA},
             on_success=lambda _r: self.refresh(),
