@@ -895,21 +895,29 @@ def _demo_schedule(ctx: demo.DemoContext) -> None:
     today = utcnow().astimezone(tz).date()
     year_ago = today - timedelta(days=365)
     by_code = {r.code: r for r in svc.duties()}
-    campaign = by_code.get("E-CAMPAIGN")
-    staff = by_code.get("E-STAFF")
+    wanted: list[tuple[uuid.UUID, str, date]] = []
+    if "E-CAMPAIGN" in by_code:
+        campaigns = (
+            (11, "春季保养月活动"),
+            (8, "夏季空调免费检测"),
+            (5, "金秋服务节"),
+            (2, "冬季安全检测活动"),
+        )
+        for months_back, name in campaigns:
+            wanted.append((by_code["E-CAMPAIGN"].id, name, _month_end(today, months_back)))
+    if "E-STAFF" in by_code:
+        for back in (200, 90, 30):
+            wanted.append((by_code["E-STAFF"].id, "服务顾问岗位调整", today - timedelta(days=back)))
     with ctx.db.uow(ctx.actor, write=True) as uow:
         s = uow.session
-        have = set(s.scalars(select(DutyEvent.occurs_on)))
-        if campaign is not None:
-            for months_back, name in ((11, "春季保养月活动"), (8, "夏季空调免费检测"), (5, "金秋服务节"), (2, "冬季安全检测活动")):  # fmt: skip
-                end = _month_end(today, months_back)
-                if end not in have:
-                    s.add(DutyEvent(branch_id=ctx.actor.branch_id, duty_id=campaign.id, label=name, occurs_on=end))  # fmt: skip
-        if staff is not None:
-            for back in (200, 90, 30):
-                on = today - timedelta(days=back)
-                if on not in have:
-                    s.add(DutyEvent(branch_id=ctx.actor.branch_id, duty_id=staff.id, label="服务顾问岗位调整", occurs_on=on))  # fmt: skip
+        have = {(r[0], r[1]) for r in s.execute(select(DutyEvent.duty_id, DutyEvent.occurs_on))}
+        for duty_id, label, on in wanted:
+            if (duty_id, on) not in have:
+                s.add(
+                    DutyEvent(
+                        branch_id=ctx.actor.branch_id, duty_id=duty_id, label=label, occurs_on=on
+                    )
+                )
         uow.commit()
     clerks = [a for a in ctx.users.values() if a.can(Permission.EDIT_SCHEDULE)] or [ctx.actor]
     notes = ("已邮件发送厂家", "已上传系统", "已电话确认", "", "", "")
