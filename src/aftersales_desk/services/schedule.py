@@ -898,10 +898,10 @@ def _demo_schedule(ctx: demo.DemoContext) -> None:
     wanted: list[tuple[uuid.UUID, str, date]] = []
     if "E-CAMPAIGN" in by_code:
         campaigns = (
-            (11, "春季保养月活动"),
-            (8, "夏季空调免费检测"),
-            (5, "金秋服务节"),
-            (2, "冬季安全检测活动"),
+            (11, "冬季安全检测活动"),
+            (8, "春季保养月活动"),
+            (5, "夏季空调免费检测"),
+            (2, "金秋服务节"),
         )
         for months_back, name in campaigns:
             wanted.append((by_code["E-CAMPAIGN"].id, name, _month_end(today, months_back)))
