@@ -394,3 +394,21 @@ def test_duty_changes_are_audited_with_their_due_time(svc, db, admin):
             select(AuditEntry).where(AuditEntry.entity == "schedule_duties").limit(1)
         ).one()
         assert entry.after["due_time"] in ("12:00:00", "17:00:00", "17:30:00")
+
+
+def test_check_off_many_is_all_or_none(svc, db):
+    from sqlalchemy import func, select
+
+    from aftersales_desk.data.models import DutyCheckoff
+
+    day = date(2026, 11, 24)
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        items = [i for i in svc.agenda(day).items if i.due_on == day]
+        keys = [(i.duty_id, i.nominal_on) for i in items]
+        with pytest.raises(RefusedError):  # the same occurrence twice: nothing is written
+            svc.check_off_many([*keys, keys[0]], note="一起完成")
+        with db.uow() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(DutyCheckoff)) == 0
+        done = svc.check_off_many(keys, note="一起完成")
+    assert [d.state for d in done] == [AgendaState.DONE] * len(keys)
+    assert all(d.note == "一起完成" for d in done)

@@ -612,16 +612,13 @@ class ScheduleService:
         """Everything not done whose deadline has passed (as of now), oldest first."""
         return [i for i in self.agenda().items if i.state is AgendaState.OVERDUE]
 
-    def _occurrence(self, s: Session, duty: _DutyData, nominal_on: date) -> Occurrence:
-        loaded = _load(s, self.branch_id, active_only=False)
+    @staticmethod
+    def _occurrence(loaded: _Loaded, duty: _DutyData, nominal_on: date) -> Occurrence:
         for d, rule in loaded.duties:
             if d.id == duty.id:
+                window = timedelta(days=70)
                 for o in occurrences(
-                    rule,
-                    loaded.calendar,
-                    nominal_on - timedelta(days=70),
-                    nominal_on + timedelta(days=70),
-                    loaded.tz,
+                    rule, loaded.calendar, nominal_on - window, nominal_on + window, loaded.tz
                 ):
                     if o.nominal == nominal_on:
                         return o
@@ -637,10 +634,21 @@ class ScheduleService:
         note: str = "",
         attachment: Path | None = None,
     ) -> AgendaItem:
-        """Mark one occurrence done by the acting user, now; with a note and a file if given.
+        """Mark one occurrence done by the acting user, now; with a note and a file if given."""
+        return self.check_off_many([(duty_id, nominal_on)], note=note, attachment=attachment)[0]
 
-        The file is copied beside the database under its SHA-256 before the row is written, so a
-        crash leaves at worst an unreferenced copy, never a check-off without its file.
+    def check_off_many(
+        self,
+        keys: list[tuple[uuid.UUID, date]],
+        *,
+        note: str = "",
+        attachment: Path | None = None,
+    ) -> list[AgendaItem]:
+        """Mark occurrences (duty id, nominal date) done by the acting user, now, all or none,
+        with one note and one attached file.
+
+        The file is copied beside the database under its SHA-256 before the rows are written, so
+        a crash leaves at worst an unreferenced copy, never a check-off without its file.
         """
         require(self.actor, Permission.EDIT_SCHEDULE)
         note = note.strip()
@@ -648,38 +656,45 @@ class ScheduleService:
             raise ValidationError(
                 _("A note is at most {n} characters.").format(n=MAX_NOTE), field="note"
             )
+        if not keys:
+            return []
         stored = self._store_attachment(attachment) if attachment is not None else None
         now = utcnow()
+        out = []
         with self.db.uow(self.actor, write=True) as uow:
             s = uow.session
-            duty = _DutyData.of(self._duty(s, duty_id))
-            occ = self._occurrence(s, duty, nominal_on)
-            if s.scalar(
-                select(DutyCheckoff.id).where(
-                    DutyCheckoff.duty_id == duty_id, DutyCheckoff.nominal_on == nominal_on
-                )
-            ):
-                raise RefusedError(
-                    _("{duty} of {day} is already checked off.").format(
-                        duty=duty.title, day=occ.due_on
+            loaded = _load(s, self.branch_id, active_only=False)
+            for duty_id, nominal_on in keys:
+                duty = _DutyData.of(self._duty(s, duty_id))
+                occ = self._occurrence(loaded, duty, nominal_on)
+                if s.scalar(
+                    select(DutyCheckoff.id).where(
+                        DutyCheckoff.duty_id == duty_id, DutyCheckoff.nominal_on == nominal_on
                     )
+                ):
+                    raise RefusedError(
+                        _("{duty} of {day} is already checked off.").format(
+                            duty=duty.title, day=occ.due_on
+                        )
+                    )
+                row = DutyCheckoff(
+                    branch_id=self.branch_id,
+                    duty_id=duty_id,
+                    nominal_on=nominal_on,
+                    due_at=occ.due_at,
+                    done_at=now,
+                    done_by_id=self.actor.user_id,
+                    done_by=self.actor.display_name or self.actor.username,
+                    note=note,
+                    attachment_sha256=stored[0] if stored else None,
+                    attachment_name=stored[1] if stored else "",
+                    attachment_size=stored[2] if stored else 0,
                 )
-            row = DutyCheckoff(
-                branch_id=self.branch_id,
-                duty_id=duty_id,
-                nominal_on=nominal_on,
-                due_at=occ.due_at,
-                done_at=now,
-                done_by_id=self.actor.user_id,
-                done_by=self.actor.display_name or self.actor.username,
-                note=note,
-                attachment_sha256=stored[0] if stored else None,
-                attachment_name=stored[1] if stored else "",
-                attachment_size=stored[2] if stored else 0,
-            )
-            s.add(row)
+                s.add(row)
+                s.flush()  # a second key for the same occurrence meets the row above
+                out.append(_item(duty, occ, row, now))
             uow.commit()
-            return _item(duty, occ, row, now)
+        return out
 
     def undo_check_off(self, duty_id: uuid.UUID, nominal_on: date) -> None:
         """Take back a check-off made by mistake (recorded in the audit log)."""

@@ -232,17 +232,10 @@ class AgendaPage(QWidget):
             self.check_off(todo, dlg.note, Path(dlg.attachment) if dlg.attachment else None)
 
     def check_off(self, items: list[AgendaItem], note: str, attachment: Path | None) -> None:
-        """Check off ``items`` (one transaction each) by the acting user, then reload."""
+        """Check off ``items`` (all or none) by the acting user, then reload."""
         keys = [(i.duty_id, i.nominal_on) for i in items]
-
-        def work(progress) -> int:
-            for n, (duty_id, nominal) in enumerate(keys):
-                progress.step(n, len(keys))
-                self.service.check_off(duty_id, nominal, note=note, attachment=attachment)
-            return len(keys)
-
         self.ctx.ops.run(
-            work,
+            lambda _p: self.service.check_off_many(keys, note=note, attachment=attachment),
             parent=self,
             label=_("Checking off…"),
             changes={AREA},
