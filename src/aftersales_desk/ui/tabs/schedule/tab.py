@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QLocale, Qt, QTime
+from PySide6.QtCore import QDate, QLocale, Qt, QTime, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -177,6 +177,15 @@ class AgendaPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+        # deadlines pass while the agenda is open: re-read it every minute while it is shown
+        self.timer = QTimer(self)
+        self.timer.setInterval(60_000)
+        self.timer.timeout.connect(self.on_tick)
+        self.timer.start()
+
+    def on_tick(self) -> None:
+        if self.isVisible():
+            self.refresh()
 
     # --- loading -------------------------------------------------------------------------------
     def refresh(self) -> None:
