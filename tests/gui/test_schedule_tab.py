@@ -75,7 +75,7 @@ def test_check_off_today_and_see_an_overdue_one_escalate(qtbot, db, admin, make_
         label = window._posted["schedule_overdue"]
         assert label.isVisible() and "Overdue duties: 1" in label.text()
         assert "下午五点前反馈服务部每周周例会" in label.toolTip()
-        page.on_today()
+        page.on_tick()  # the minute timer re-reads the agenda
         _settle(qtbot, ctx)
         overdue = [
             page.model.row(r)
