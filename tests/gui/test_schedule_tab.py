@@ -75,7 +75,7 @@ def test_check_off_today_and_see_an_overdue_one_escalate(qtbot, db, admin, make_
         label = window._posted["schedule_overdue"]
         assert label.isVisible() and "Overdue duties: 1" in label.text()
         assert "下午五点前反馈服务部每周周例会" in label.toolTip()
-        page.on_today()
+        page.on_tick()  # the minute timer re-reads the agenda
         _settle(qtbot, ctx)
         overdue = [
             page.model.row(r)
@@ -109,3 +109,33 @@ def test_tab_pages_render_for_a_warehouse_keeper_read_only(qtbot, db, admin, mak
     tab.pages.setCurrentWidget(tab.calendar)
     _settle(qtbot, ctx)
     assert tab.calendar.model.rowCount() == 0
+
+
+def test_tray_notification_when_overdue_duties_grow(qtbot, db, admin):
+    from PySide6.QtWidgets import QWidget
+
+    from aftersales_desk.ui.context import AppContext
+    from aftersales_desk.ui.tabs.schedule.watch import OverdueWatcher
+    from aftersales_desk.ui.tasks import Ops
+
+    ScheduleService(db, admin).install_defaults()
+    shown: list[tuple[str, str]] = []
+    host = QWidget()
+    qtbot.addWidget(host)
+    ctx = AppContext(db=db, actor=admin, ops=Ops())
+    with time_machine.travel(datetime(2026, 11, 24, 12, 30, tzinfo=TZ), tick=False):
+        watcher = OverdueWatcher(ctx, host)
+        watcher.show_tray_message = lambda title, text: shown.append((title, text))
+        with qtbot.waitSignal(watcher.sig_overdue, timeout=5000):
+            pass  # the first check runs right after start
+        first = watcher.count
+        assert first > 0 and len(shown) == 1 and shown[0][0] == "Duties overdue"
+        with qtbot.waitSignal(watcher.sig_overdue, timeout=5000):
+            watcher.refresh()
+        assert len(shown) == 1  # the same duties again: no new notification
+    with time_machine.travel(datetime(2026, 11, 24, 17, 40, tzinfo=TZ), tick=False):
+        with qtbot.waitSignal(watcher.sig_overdue, timeout=5000):
+            watcher.refresh()
+        assert watcher.count > first and len(shown) == 2
+    watcher.timer.stop()
+    _settle(qtbot, ctx)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -254,3 +254,161 @@ def test_models_match_the_migrations(tmp_path):
     command.upgrade(cfg, "head")
     command.check(cfg)
     command.downgrade(cfg, "0001_core")
+
+
+def test_service_clock_follows_the_branch_settings(svc, db, admin):
+    from aftersales_desk.domain.sla import Stage
+    from aftersales_desk.services.settings import SettingsService
+
+    opened = at(2026, 11, 20, 16, 0)  # a Friday afternoon
+    clock = svc.service_clock(opened)
+    assert clock.deadline(timedelta(hours=2)) == at(2026, 11, 20, 18, 0)  # round the clock
+    SettingsService(db, admin).update(
+        {
+            "schedule_sla_working_hours": True,
+            "schedule_work_start": "09:00",
+            "schedule_work_end": "17:00",
+        }
+    )
+    clock = svc.service_clock(opened)
+    status = {s.stage: s for s in clock.status(opened)}
+    assert status[Stage.CONTACT].deadline == at(2026, 11, 23, 10, 0)  # 1 h Fri + 1 h Mon
+    svc.set_day(date(2026, 11, 23), working=False, note="停电")
+    assert svc.service_clock(opened).deadline(timedelta(hours=2)) == at(2026, 11, 24, 10, 0)
+    SettingsService(db, admin).update({"schedule_work_end": "8:61"})
+    with pytest.raises(ValidationError):
+        svc.service_clock(opened)
+
+
+def test_check_finds_a_damaged_attachment(svc, db, tmp_path):
+    from aftersales_desk.services.integrity import run_checks
+
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        item = next(
+            i
+            for i in svc.agenda().items
+            if i.code == "D-MORNING" and i.due_on == date(2026, 11, 24)
+        )
+        f = tmp_path / "回执.jpg"
+        f.write_bytes(b"\xff\xd8 receipt")
+        svc.check_off(item.duty_id, item.nominal_on, attachment=f)
+    assert run_checks(db).ok
+    sha = hashlib.sha256(b"\xff\xd8 receipt").hexdigest()
+    (attachments_dir(db.path) / sha[:2] / sha).write_bytes(b"tampered")
+    result = run_checks(db)
+    assert not result.ok and any("回执.jpg" in p for p in result.problems)
+
+
+def test_cli_report_duties(svc, db_path, tmp_path):
+    from aftersales_desk.cli import main
+
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--month",
+                "2026-10",
+                "--out",
+                str(tmp_path / "r.pdf"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "r.pdf").stat().st_size > 1000
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--week",
+                "2026-W40",
+                "--out",
+                str(tmp_path / "r.xlsx"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "duties",
+                "--db",
+                str(db_path),
+                "--month",
+                "2026-10",
+                "--out",
+                str(tmp_path / "r.csv"),
+            ]
+        )
+        == 2
+    )
+
+
+def test_schedule_settings_are_validated_and_need_the_manager(svc, db, make_actor):
+    from dataclasses import replace
+
+    conf = svc.settings()
+    assert conf.timezone == "Asia/Shanghai" and conf.overdue_days == 31
+    assert not conf.sla_working_hours and conf.work_start == time(8, 30)
+    svc.update_settings(replace(conf, overdue_days=7, sla_working_hours=True, work_end=time(18)))
+    assert svc.settings().overdue_days == 7 and svc.settings().work_end == time(18)
+    for bad in (
+        replace(conf, timezone="Mars/Olympus"),
+        replace(conf, overdue_days=0),
+        replace(conf, work_start=time(18), work_end=time(9)),
+    ):
+        with pytest.raises(ValidationError):
+            svc.update_settings(bad)
+    with pytest.raises(PermissionDenied):
+        ScheduleService(db, make_actor(Role.CLERK)).update_settings(conf)
+    # a shorter window: older undone duties leave the agenda
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        agenda = svc.agenda()
+    assert min(i.due_on for i in agenda.items) >= date(2026, 11, 17)
+
+
+def test_duty_descriptions():
+    from aftersales_desk.services.schedule import describe
+
+    assert describe("FREQ=DAILY", time(12), 0) == "Daily, 12:00"
+    assert describe("FREQ=WEEKLY;BYDAY=TU,TH", time(17), 0) == "Weekly on Tue/Thu, 17:00"
+    assert describe("FREQ=MONTHLY;BYMONTHDAY=5", time(17), 0) == "Monthly on day 5, 17:00"
+    assert describe("FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1", time(17), 0) == "Quarterly, 17:00"
+    assert describe("", time(17), 3) == "3 days after each event, 17:00"
+    assert describe("FREQ=MONTHLY;BYDAY=1MO", time(9), 0) == "By rule, 09:00"
+
+
+def test_duty_changes_are_audited_with_their_due_time(svc, db, admin):
+    from sqlalchemy import select
+
+    from aftersales_desk.data.models import AuditEntry
+
+    with db.uow(admin) as uow:
+        entry = uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "schedule_duties").limit(1)
+        ).one()
+        assert entry.after["due_time"] in ("12:00:00", "17:00:00", "17:30:00")
+
+
+def test_check_off_many_is_all_or_none(svc, db):
+    from sqlalchemy import func, select
+
+    from aftersales_desk.data.models import DutyCheckoff
+
+    day = date(2026, 11, 24)
+    with time_machine.travel(at(2026, 11, 24, 10, 0), tick=False):
+        items = [i for i in svc.agenda(day).items if i.due_on == day]
+        keys = [(i.duty_id, i.nominal_on) for i in items]
+        with pytest.raises(RefusedError):  # the same occurrence twice: nothing is written
+            svc.check_off_many([*keys, keys[0]], note="一起完成")
+        with db.uow() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(DutyCheckoff)) == 0
+        done = svc.check_off_many(keys, note="一起完成")
+    assert [d.state for d in done] == [AgendaState.DONE] * len(keys)
+    assert all(d.note == "一起完成" for d in done)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.sla import (
@@ -160,3 +162,33 @@ def test_events_in_order_and_steps_in_sequence():
     with pytest.raises(ValueError):
         WorkingHours(time(18), time(9), WorkCalendar(), TZ)
     assert date(2026, 11, 23) == clock.opened_at.astimezone(TZ).date()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start_minute=st.integers(0, 7 * 24 * 60),
+    limit_minutes=st.sampled_from([30, 120, 24 * 60, 48 * 60, 72 * 60]),
+    pauses=st.lists(st.tuples(st.integers(1, 3000), st.integers(1, 3000)), max_size=3),
+    working_hours=st.booleans(),
+)
+def test_deadline_is_when_the_counted_time_reaches_the_limit(
+    start_minute, limit_minutes, pauses, working_hours
+):
+    hours = WorkingHours(time(8, 30), time(17, 30), WorkCalendar(), TZ) if working_hours else None
+    opened = local(2026, 9, 21, 0, 0) + timedelta(minutes=start_minute)  # spans National Day
+    clock = ServiceClock(opened_at=opened, hours=hours)
+    t = opened
+    for gap, length in pauses:
+        t += timedelta(minutes=gap)
+        clock.pause(t, PauseReason.WAITING_FOR_PARTS)
+        t += timedelta(minutes=length)
+        clock.resume(t)
+    limit = timedelta(minutes=limit_minutes)
+    deadline = clock.deadline(limit)
+    assert deadline is not None and deadline > opened
+    assert clock.counted(deadline) == limit
+    assert clock.counted(deadline - timedelta(minutes=1)) < limit
+    if hours is not None:  # a deadline lands inside opening hours on a working day
+        local_deadline = deadline.astimezone(TZ)
+        assert WorkCalendar().is_working(local_deadline.date())
+        assert time(8, 30) < local_deadline.time() <= time(17, 30)

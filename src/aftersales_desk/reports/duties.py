@@ -110,7 +110,7 @@ def write_pdf(out: Path, title: str, subtitle: str, rows: Sequence[DutyReportRow
     data = [[Paragraph(h_, p) for h_ in _headers()]]
     for r in rows:
         data.append([Paragraph(c.replace("&", "&amp;").replace("<", "&lt;"), p) for c in _cells(r)])
-    widths = [28 * mm, 24 * mm, 105 * mm, 18 * mm, 28 * mm, 20 * mm, 50 * mm]
+    widths = [28 * mm, 31 * mm, 98 * mm, 18 * mm, 28 * mm, 20 * mm, 50 * mm]
     table = Table(data, colWidths=widths, repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), font),

@@ -33,6 +33,7 @@ from aftersales_desk.domain.recurrence import (
     parse_rrule,
 )
 from aftersales_desk.domain.roles import Permission
+from aftersales_desk.domain.sla import ServiceClock, WorkingHours
 from aftersales_desk.domain.workcal import Shift, WorkCalendar
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _
@@ -127,7 +128,7 @@ class AgendaItem:
     due_on: date
     due_at: datetime  # aware, in the branch's zone
     state: AgendaState
-    done_at: datetime | None = None
+    done_at: datetime | None = None  # aware, in the branch's zone
     done_by: str = ""
     note: str = ""
     attachment_name: str = ""
@@ -152,6 +153,18 @@ class CalendarDayRow:
     day: date
     working: bool
     note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """The branch's schedule settings (stored as ``schedule_*`` branch settings)."""
+
+    timezone: str
+    public_holidays: bool
+    overdue_days: int
+    sla_working_hours: bool
+    work_start: time
+    work_end: time
 
 
 # --- the default set, from the seeds (售后信息员每月具体工作) ----------------------------------------
@@ -182,6 +195,10 @@ _WEEKDAYS = {
     "SA": N_("Sat"),
     "SU": N_("Sun"),
 }
+
+
+def weekday_label(d: date) -> str:
+    return _(list(_WEEKDAYS.values())[d.weekday()])
 
 
 def describe(rrule: str, due_time: time, offset_days: int) -> str:
@@ -331,7 +348,7 @@ def _item(duty: _DutyData, occ: Occurrence, done: DutyCheckoff | None, now: date
     state = AgendaState.LATE if done.done_at > occ.due_at else AgendaState.DONE
     return AgendaItem(
         f"{duty.id}/{occ.nominal}", duty.id, duty.code, duty.title, occ.nominal, occ.due_on,
-        occ.due_at, state, done.done_at, done.done_by, done.note, done.attachment_name,
+        occ.due_at, state, done.done_at.astimezone(occ.due_at.tzinfo), done.done_by, done.note, done.attachment_name,
         done.attachment_sha256,
     )  # fmt: skip
 
@@ -595,16 +612,13 @@ class ScheduleService:
         """Everything not done whose deadline has passed (as of now), oldest first."""
         return [i for i in self.agenda().items if i.state is AgendaState.OVERDUE]
 
-    def _occurrence(self, s: Session, duty: _DutyData, nominal_on: date) -> Occurrence:
-        loaded = _load(s, self.branch_id, active_only=False)
+    @staticmethod
+    def _occurrence(loaded: _Loaded, duty: _DutyData, nominal_on: date) -> Occurrence:
         for d, rule in loaded.duties:
             if d.id == duty.id:
+                window = timedelta(days=70)
                 for o in occurrences(
-                    rule,
-                    loaded.calendar,
-                    nominal_on - timedelta(days=70),
-                    nominal_on + timedelta(days=70),
-                    loaded.tz,
+                    rule, loaded.calendar, nominal_on - window, nominal_on + window, loaded.tz
                 ):
                     if o.nominal == nominal_on:
                         return o
@@ -620,10 +634,21 @@ class ScheduleService:
         note: str = "",
         attachment: Path | None = None,
     ) -> AgendaItem:
-        """Mark one occurrence done by the acting user, now; with a note and a file if given.
+        """Mark one occurrence done by the acting user, now; with a note and a file if given."""
+        return self.check_off_many([(duty_id, nominal_on)], note=note, attachment=attachment)[0]
 
-        The file is copied beside the database under its SHA-256 before the row is written, so a
-        crash leaves at worst an unreferenced copy, never a check-off without its file.
+    def check_off_many(
+        self,
+        keys: list[tuple[uuid.UUID, date]],
+        *,
+        note: str = "",
+        attachment: Path | None = None,
+    ) -> list[AgendaItem]:
+        """Mark occurrences (duty id, nominal date) done by the acting user, now, all or none,
+        with one note and one attached file.
+
+        The file is copied beside the database under its SHA-256 before the rows are written, so
+        a crash leaves at worst an unreferenced copy, never a check-off without its file.
         """
         require(self.actor, Permission.EDIT_SCHEDULE)
         note = note.strip()
@@ -631,38 +656,45 @@ class ScheduleService:
             raise ValidationError(
                 _("A note is at most {n} characters.").format(n=MAX_NOTE), field="note"
             )
+        if not keys:
+            return []
         stored = self._store_attachment(attachment) if attachment is not None else None
         now = utcnow()
+        out = []
         with self.db.uow(self.actor, write=True) as uow:
             s = uow.session
-            duty = _DutyData.of(self._duty(s, duty_id))
-            occ = self._occurrence(s, duty, nominal_on)
-            if s.scalar(
-                select(DutyCheckoff.id).where(
-                    DutyCheckoff.duty_id == duty_id, DutyCheckoff.nominal_on == nominal_on
-                )
-            ):
-                raise RefusedError(
-                    _("{duty} of {day} is already checked off.").format(
-                        duty=duty.title, day=occ.due_on
+            loaded = _load(s, self.branch_id, active_only=False)
+            for duty_id, nominal_on in keys:
+                duty = _DutyData.of(self._duty(s, duty_id))
+                occ = self._occurrence(loaded, duty, nominal_on)
+                if s.scalar(
+                    select(DutyCheckoff.id).where(
+                        DutyCheckoff.duty_id == duty_id, DutyCheckoff.nominal_on == nominal_on
                     )
+                ):
+                    raise RefusedError(
+                        _("{duty} of {day} is already checked off.").format(
+                            duty=duty.title, day=occ.due_on
+                        )
+                    )
+                row = DutyCheckoff(
+                    branch_id=self.branch_id,
+                    duty_id=duty_id,
+                    nominal_on=nominal_on,
+                    due_at=occ.due_at,
+                    done_at=now,
+                    done_by_id=self.actor.user_id,
+                    done_by=self.actor.display_name or self.actor.username,
+                    note=note,
+                    attachment_sha256=stored[0] if stored else None,
+                    attachment_name=stored[1] if stored else "",
+                    attachment_size=stored[2] if stored else 0,
                 )
-            row = DutyCheckoff(
-                branch_id=self.branch_id,
-                duty_id=duty_id,
-                nominal_on=nominal_on,
-                due_at=occ.due_at,
-                done_at=now,
-                done_by_id=self.actor.user_id,
-                done_by=self.actor.display_name or self.actor.username,
-                note=note,
-                attachment_sha256=stored[0] if stored else None,
-                attachment_name=stored[1] if stored else "",
-                attachment_size=stored[2] if stored else 0,
-            )
-            s.add(row)
+                s.add(row)
+                s.flush()  # a second key for the same occurrence meets the row above
+                out.append(_item(duty, occ, row, now))
             uow.commit()
-            return _item(duty, occ, row, now)
+        return out
 
     def undo_check_off(self, duty_id: uuid.UUID, nominal_on: date) -> None:
         """Take back a check-off made by mistake (recorded in the audit log)."""
@@ -755,6 +787,74 @@ class ScheduleService:
         items.sort(key=lambda i: (i.due_at, i.code))
         return items
 
+    def settings(self) -> ScheduleSettings:
+        with self.db.uow(self.actor) as uow:
+            conf = _settings(uow.session, self.branch_id)
+
+        def hm(key: str, default: time) -> time:
+            try:
+                return time.fromisoformat(str(conf[key]))
+            except ValueError:
+                return default
+
+        return ScheduleSettings(
+            str(conf["schedule_timezone"]),
+            bool(conf["schedule_public_holidays"]),
+            int(conf["schedule_overdue_days"]),
+            bool(conf["schedule_sla_working_hours"]),
+            hm("schedule_work_start", time(8, 30)),
+            hm("schedule_work_end", time(17, 30)),
+        )
+
+    def update_settings(self, new: ScheduleSettings) -> None:
+        """Change the branch's schedule settings, all or none (managers and admins)."""
+        from aftersales_desk.services.settings import SettingsService
+
+        require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
+        try:
+            ZoneInfo(new.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                _("Unknown time zone: {zone}").format(zone=new.timezone), field="timezone"
+            ) from None
+        if not 1 <= new.overdue_days <= 366:
+            raise ValidationError(
+                _("Overdue duties stay on the agenda for 1 to 366 days."), field="overdue_days"
+            )
+        if not new.work_start < new.work_end:
+            raise ValidationError(_("Working hours must end after they start."), field="work_end")
+        SettingsService(self.db, self.actor).update(
+            {
+                "schedule_timezone": new.timezone,
+                "schedule_public_holidays": new.public_holidays,
+                "schedule_overdue_days": new.overdue_days,
+                "schedule_sla_working_hours": new.sla_working_hours,
+                "schedule_work_start": new.work_start.strftime("%H:%M"),
+                "schedule_work_end": new.work_end.strftime("%H:%M"),
+            }
+        )
+
+    def service_clock(self, opened_at: datetime) -> ServiceClock:
+        """A work order's service clock under this branch's rules: round the clock, or only in
+        opening hours on working days (holidays, swapped days and branch days included) when the
+        branch's ``schedule_sla_working_hours`` is on. The work order record feeds it its events.
+        """
+        with self.db.uow(self.actor) as uow:
+            conf = _settings(uow.session, self.branch_id)
+            cal = _calendar(uow.session, self.branch_id, bool(conf["schedule_public_holidays"]))
+        hours = None
+        if conf["schedule_sla_working_hours"]:
+            try:
+                start = time.fromisoformat(str(conf["schedule_work_start"]))
+                end = time.fromisoformat(str(conf["schedule_work_end"]))
+                hours = WorkingHours(start, end, cal, _zone(str(conf["schedule_timezone"])))
+            except ValueError as exc:
+                raise ValidationError(
+                    _("The branch's working hours are not valid: {error}").format(error=exc),
+                    field="schedule_work_start",
+                ) from None
+        return ServiceClock(opened_at=opened_at, hours=hours)
+
     def zone(self) -> ZoneInfo:
         with self.db.uow(self.actor) as uow:
             return _zone(str(_settings(uow.session, self.branch_id)["schedule_timezone"]))
@@ -810,21 +910,29 @@ def _demo_schedule(ctx: demo.DemoContext) -> None:
     today = utcnow().astimezone(tz).date()
     year_ago = today - timedelta(days=365)
     by_code = {r.code: r for r in svc.duties()}
-    campaign = by_code.get("E-CAMPAIGN")
-    staff = by_code.get("E-STAFF")
+    wanted: list[tuple[uuid.UUID, str, date]] = []
+    if "E-CAMPAIGN" in by_code:
+        campaigns = (
+            (11, "冬季安全检测活动"),
+            (8, "春季保养月活动"),
+            (5, "夏季空调免费检测"),
+            (2, "金秋服务节"),
+        )
+        for months_back, name in campaigns:
+            wanted.append((by_code["E-CAMPAIGN"].id, name, _month_end(today, months_back)))
+    if "E-STAFF" in by_code:
+        for back in (200, 90, 30):
+            wanted.append((by_code["E-STAFF"].id, "服务顾问岗位调整", today - timedelta(days=back)))
     with ctx.db.uow(ctx.actor, write=True) as uow:
         s = uow.session
-        have = set(s.scalars(select(DutyEvent.occurs_on)))
-        if campaign is not None:
-            for months_back, name in ((11, "春季保养月活动"), (8, "夏季空调免费检测"), (5, "金秋服务节"), (2, "冬季安全检测活动")):  # fmt: skip
-                end = _month_end(today, months_back)
-                if end not in have:
-                    s.add(DutyEvent(branch_id=ctx.actor.branch_id, duty_id=campaign.id, label=name, occurs_on=end))  # fmt: skip
-        if staff is not None:
-            for back in (200, 90, 30):
-                on = today - timedelta(days=back)
-                if on not in have:
-                    s.add(DutyEvent(branch_id=ctx.actor.branch_id, duty_id=staff.id, label="服务顾问岗位调整", occurs_on=on))  # fmt: skip
+        have = {(r[0], r[1]) for r in s.execute(select(DutyEvent.duty_id, DutyEvent.occurs_on))}
+        for duty_id, label, on in wanted:
+            if (duty_id, on) not in have:
+                s.add(
+                    DutyEvent(
+                        branch_id=ctx.actor.branch_id, duty_id=duty_id, label=label, occurs_on=on
+                    )
+                )
         uow.commit()
     clerks = [a for a in ctx.users.values() if a.can(Permission.EDIT_SCHEDULE)] or [ctx.actor]
     notes = ("已邮件发送厂家", "已上传系统", "已电话确认", "", "", "")

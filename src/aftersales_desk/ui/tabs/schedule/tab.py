@@ -4,32 +4,37 @@ branch adds when the holiday package is out of date)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QLocale, Qt, QTime, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableView,
     QTabWidget,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.domain.workcal import KNOWN_YEARS, package_version
-from aftersales_desk.i18n import N_, _
+from aftersales_desk.i18n import N_, _, current_language
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.schedule import (
     Agenda,
@@ -37,6 +42,8 @@ from aftersales_desk.services.schedule import (
     AgendaState,
     DutyRow,
     ScheduleService,
+    ScheduleSettings,
+    weekday_label,
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
@@ -66,10 +73,21 @@ def _page_of(rows: list[Any]):
 
 
 def _hm(value: datetime | None) -> str:
-    return value.astimezone().strftime("%m-%d %H:%M") if value else ""
+    """A time the service gave in the branch's zone, shown as it is (not in the PC's zone)."""
+    return value.strftime("%m-%d %H:%M") if value else ""
 
 
-class AgendaModel(LazyTableModel):
+class _TitledModel(LazyTableModel):
+    """Rows with a ``title`` (and maybe a ``note``): the full text as a tooltip."""
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid():
+            row = self.row(index.row())
+            return "\n".join(t for t in (row.title, getattr(row, "note", "")) if t)
+        return super().data(index, role)
+
+
+class AgendaModel(_TitledModel):
     """The agenda's rows, tinted by state."""
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -125,10 +143,14 @@ class AgendaPage(QWidget):
         self.ed_day = QDateEdit()
         self.ed_day.setCalendarPopup(True)
         self.ed_day.setDisplayFormat("yyyy-MM-dd ddd")
+        if current_language() == "zh_CN":  # the weekday in the program's language, not the system's
+            self.ed_day.setLocale(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
         self.ed_day.dateChanged.connect(self.on_day_changed)
         prev_btn, next_btn = QPushButton("◀"), QPushButton("▶")
         prev_btn.setToolTip(_("Day before"))
         next_btn.setToolTip(_("Day after"))
+        for b in (prev_btn, next_btn):
+            b.setFixedWidth(36)
         prev_btn.clicked.connect(lambda: self.ed_day.setDate(self.ed_day.date().addDays(-1)))
         next_btn.clicked.connect(lambda: self.ed_day.setDate(self.ed_day.date().addDays(1)))
         today_btn = QPushButton(_("Today"))
@@ -155,6 +177,15 @@ class AgendaPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+        # deadlines pass while the agenda is open: re-read it every minute while it is shown
+        self.timer = QTimer(self)
+        self.timer.setInterval(60_000)
+        self.timer.timeout.connect(self.on_tick)
+        self.timer.start()
+
+    def on_tick(self) -> None:
+        if self.isVisible():
+            self.refresh()
 
     # --- loading -------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -210,17 +241,10 @@ class AgendaPage(QWidget):
             self.check_off(todo, dlg.note, Path(dlg.attachment) if dlg.attachment else None)
 
     def check_off(self, items: list[AgendaItem], note: str, attachment: Path | None) -> None:
-        """Check off ``items`` (one transaction each) by the acting user, then reload."""
+        """Check off ``items`` (all or none) by the acting user, then reload."""
         keys = [(i.duty_id, i.nominal_on) for i in items]
-
-        def work(progress) -> int:
-            for n, (duty_id, nominal) in enumerate(keys):
-                progress.step(n, len(keys))
-                self.service.check_off(duty_id, nominal, note=note, attachment=attachment)
-            return len(keys)
-
         self.ctx.ops.run(
-            work,
+            lambda _p: self.service.check_off_many(keys, note=note, attachment=attachment),
             parent=self,
             label=_("Checking off…"),
             changes={AREA},
@@ -267,7 +291,7 @@ class DutiesPage(QWidget):
         super().__init__()
         self.ctx, self.service = ctx, service
         can_edit = ctx.actor.can(Permission.EDIT_SCHEDULE)
-        self.model = LazyTableModel(
+        self.model = _TitledModel(
             [
                 Column("code", N_("Code")),
                 Column("title", N_("Duty")),
@@ -388,13 +412,15 @@ class CalendarPage(QWidget):
         info.setWordWrap(True)
         self.model = LazyTableModel(
             [
-                Column("day", N_("Day"), lambda d: d.strftime("%Y-%m-%d %a")),
+                Column("day", N_("Day"), lambda d: f"{d.isoformat()} {weekday_label(d)}"),
                 Column("working", N_("Kind"), lambda w: _("working day") if w else _("day off")),
                 Column("note", N_("Note")),
             ],
             self.service.calendar_day_page,
         )
         self.view = _table(self.model)
+        self.view.setColumnWidth(0, 140)
+        self.view.setColumnWidth(1, 90)
         self.ed_day = QDateEdit(QDate.currentDate())
         self.ed_day.setCalendarPopup(True)
         self.ed_day.setDisplayFormat("yyyy-MM-dd")
@@ -412,13 +438,16 @@ class CalendarPage(QWidget):
         bar = QHBoxLayout()
         for w in (self.ed_day, self.cb_kind, self.ed_note, btn_set, btn_clear):
             bar.addWidget(w)
+        self.settings_box = SettingsBox(ctx, service)
         layout = QVBoxLayout(self)
         layout.addWidget(info)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.settings_box)
 
     def refresh(self) -> None:
         self.model.reload()
+        self.settings_box.refresh()
 
     def on_set(self) -> None:
         day, working, note = (
@@ -438,6 +467,77 @@ class CalendarPage(QWidget):
         day = self.model.row(rows[0].row()).day if rows else from_qdate(self.ed_day.date())
         self.ctx.ops.run(
             lambda _p: self.service.clear_day(day),
+            parent=self,
+            changes={AREA},
+            on_success=lambda _r: self.refresh(),
+        )
+
+
+class SettingsBox(QGroupBox):
+    """The branch's schedule settings: holidays, how long undone duties stay on the agenda, the
+    zone of due times, and whether service clocks count only opening hours."""
+
+    def __init__(self, ctx: AppContext, service: ScheduleService) -> None:
+        super().__init__(_("Schedule settings"))
+        self.ctx, self.service = ctx, service
+        self.chk_holidays = QCheckBox(_("China's public holidays and swapped working days"))
+        self.sp_overdue = QSpinBox()
+        self.sp_overdue.setRange(1, 366)
+        self.sp_overdue.setSuffix(_(" days"))
+        self.ed_zone = QLineEdit()
+        self.chk_hours = QCheckBox(_("Service clocks count only opening hours on working days"))
+        self.ed_start, self.ed_end = QTimeEdit(), QTimeEdit()
+        for w in (self.ed_start, self.ed_end):
+            w.setDisplayFormat("HH:mm")
+        self.btn_save = QPushButton(_("Save settings"))
+        self.btn_save.clicked.connect(self.on_save)
+        can = ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS)
+        for w in (self.chk_holidays, self.sp_overdue, self.ed_zone, self.chk_hours,
+                  self.ed_start, self.ed_end, self.btn_save):  # fmt: skip
+            w.setEnabled(can)
+        grid = QGridLayout(self)
+        grid.addWidget(self.chk_holidays, 0, 0, 1, 2)
+        grid.addWidget(QLabel(_("Undone duties stay on the agenda for")), 0, 2)
+        grid.addWidget(self.sp_overdue, 0, 3)
+        grid.addWidget(QLabel(_("Time zone of due times")), 0, 4)
+        grid.addWidget(self.ed_zone, 0, 5)
+        grid.addWidget(self.chk_hours, 1, 0, 1, 2)
+        grid.addWidget(QLabel(_("Opening hours")), 1, 2)
+        hours = QHBoxLayout()
+        hours.addWidget(self.ed_start)
+        hours.addWidget(QLabel("–"))
+        hours.addWidget(self.ed_end)
+        grid.addLayout(hours, 1, 3)
+        grid.addWidget(self.btn_save, 1, 5)
+
+    def refresh(self) -> None:
+        self.ctx.ops.run(
+            lambda _p: self.service.settings(), write=False, on_success=self.show_settings
+        )
+
+    def show_settings(self, conf: ScheduleSettings) -> None:
+        self.chk_holidays.setChecked(conf.public_holidays)
+        self.sp_overdue.setValue(conf.overdue_days)
+        self.ed_zone.setText(conf.timezone)
+        self.chk_hours.setChecked(conf.sla_working_hours)
+        self.ed_start.setTime(QTime(conf.work_start.hour, conf.work_start.minute))
+        self.ed_end.setTime(QTime(conf.work_end.hour, conf.work_end.minute))
+
+    def values(self) -> ScheduleSettings:
+        start, end = self.ed_start.time(), self.ed_end.time()
+        return ScheduleSettings(
+            self.ed_zone.text().strip(),
+            self.chk_holidays.isChecked(),
+            self.sp_overdue.value(),
+            self.chk_hours.isChecked(),
+            time(start.hour(), start.minute()),
+            time(end.hour(), end.minute()),
+        )
+
+    def on_save(self) -> None:
+        conf = self.values()
+        self.ctx.ops.run(
+            lambda _p: self.service.update_settings(conf),
             parent=self,
             changes={AREA},
             on_success=lambda _r: self.refresh(),

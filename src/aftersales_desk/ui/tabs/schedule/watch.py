@@ -68,6 +68,13 @@ class OverdueWatcher(QObject):
         self.sig_overdue.emit(n)
 
     def _notify(self, items: list[AgendaItem]) -> None:
+        self.show_tray_message(
+            _("Duties overdue"),
+            _("Overdue duties: {n}, e.g. {title}").format(n=len(items), title=items[-1].title),
+        )
+
+    def show_tray_message(self, title: str, text: str) -> None:
+        """A desktop notification from the tray icon, where the desktop has a tray."""
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
         if self.tray is None:
@@ -75,10 +82,4 @@ class OverdueWatcher(QObject):
             self.tray = QSystemTrayIcon(icon, self)
             self.tray.setToolTip(_("After-sales desk"))
             self.tray.show()
-        newest = items[-1]
-        self.tray.showMessage(
-            _("Duties overdue"),
-            _("Overdue duties: {n}, e.g. {title}").format(n=len(items), title=newest.title),
-            QSystemTrayIcon.MessageIcon.Warning,
-            10_000,
-        )
+        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10_000)
