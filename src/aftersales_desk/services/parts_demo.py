@@ -100,6 +100,15 @@ def fill_parts(ctx: demo.DemoContext) -> None:
     # receipts over the last 200 days, then issues, sales and returns between them
     with ctx.db.uow(keeper, write=True) as uow:
         s = uow.session
+        # opening stock of every part, so the issues below never run a bin dry whatever the seed
+        post_document(
+            s,
+            keeper,
+            "receipt",
+            [LineInput(p, b, rng.randrange(30, 60), c) for p, b, c, _n in parts],
+            at=start - timedelta(days=1),
+            supplier="期初库存",
+        )
         for k in range(12):
             at = start + timedelta(days=k * 16, hours=rng.randrange(1, 8))
             chosen = rng.sample(parts, min(len(parts), rng.randrange(8, 20)))
