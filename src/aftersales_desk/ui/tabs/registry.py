@@ -1,1 +1,3 @@
 """Imports every tab module so that it registers itself. Each module issue adds its import."""
+
+import aftersales_desk.ui.tabs.parts  # noqa: F401
