@@ -59,14 +59,18 @@ class QtCanvas:
         self._size = 10.0
         self._fill = QColor(0, 0, 0)
         self._line_width = 1.0
+        self._stack: list[tuple[QColor, float, float]] = []
         self.setFont("", 10)
 
     # state
     def saveState(self) -> None:
         self.p.save()
+        self._stack.append((self._fill, self._line_width, self._size))
 
     def restoreState(self) -> None:
         self.p.restore()
+        self._fill, self._line_width, size = self._stack.pop()
+        self.setFont("", size)
 
     def translate(self, x: float, y: float) -> None:
         self.p.translate(x, y)
