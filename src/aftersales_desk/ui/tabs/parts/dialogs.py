@@ -239,7 +239,7 @@ class DocumentDialog(QDialog):
         form.addRow(_("Reason") if kind == "scrap" else _("Note"), self.ed_note)
         form.addRow(_("Part"), self.part_field)
         if not bins:
-            form.addRow("", QLabel(_("Add a bin first (Stock → Bins…).")))
+            form.addRow("", QLabel(_("Add a bin first (Stock → New bin…).")))
         self.btn_remove = QPushButton(_("Remove line"))
         self.btn_remove.clicked.connect(self.table.remove_selected)
         self.lbl_total = QLabel()
