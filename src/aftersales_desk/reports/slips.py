@@ -156,7 +156,7 @@ def draw_slip(c: Any, data: SlipData, width: float, height: float, font: str) ->
     cols = [
         (_("No."), 0.05, False),
         (_("Part no."), 0.17, False),
-        (_("Name"), 0.29, False),
+        (_("Part name"), 0.29, False),
         (_("Unit"), 0.06, False),
         (_("Bin"), 0.1, False),
         (_("Qty"), 0.08, True),

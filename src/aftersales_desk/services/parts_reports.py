@@ -129,7 +129,7 @@ def replenishment_report(db: Database, actor: Actor, as_of: datetime) -> TableRe
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("Unit"),
             _("On hand"),
             _("Min"),
@@ -166,7 +166,14 @@ def understock_report(db: Database, actor: Actor, as_of: datetime) -> TableRepor
     return TableReport(
         title=_("Under-stock"),
         subtitle=_branch_name(db, actor),
-        columns=[_("Part no."), _("Name"), _("On hand"), _("Min"), _("Short"), _("Monthly use")],
+        columns=[
+            _("Part no."),
+            _("Part name"),
+            _("On hand"),
+            _("Min"),
+            _("Short"),
+            _("Monthly use"),
+        ],
         rows=[
             [x.part_no, x.name, x.on_hand, x.min_qty, x.min_qty - x.on_hand, round(x.monthly, 1)]
             for x in lines
@@ -193,7 +200,7 @@ def overstock_report(db: Database, actor: Actor, as_of: datetime) -> TableReport
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("On hand"),
             _("Max"),
             _("Monthly use"),
@@ -240,7 +247,7 @@ def slow_moving_report(db: Database, actor: Actor, as_of: datetime) -> TableRepo
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("On hand"),
             _("Last issue"),
             _("Days since"),
@@ -270,7 +277,7 @@ def valuation_report(db: Database, actor: Actor, as_of: datetime) -> TableReport
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("Category"),
             _("On hand"),
             _("Average cost"),

@@ -81,7 +81,7 @@ class PartDialog(QDialog):
         self.chk_active.setChecked(row.active if row else True)
         form = QFormLayout()
         form.addRow(_("Part no."), self.ed_no)
-        form.addRow(_("Name"), self.ed_name)
+        form.addRow(_("Part name"), self.ed_name)
         form.addRow(_("Model fit"), self.ed_fit)
         form.addRow(_("Unit"), self.ed_unit)
         form.addRow(_("Purchase price"), self.sp_purchase)
@@ -120,7 +120,7 @@ class LinesTable(QTableWidget):
         self, bins: list[BinRow], *, price: bool, discount: bool = False, to_bin: bool = False
     ) -> None:
         self.bins = bins
-        self.cols = [_("Part no."), _("Name"), _("Bin"), _("Qty")]
+        self.cols = [_("Part no."), _("Part name"), _("Bin"), _("Qty")]
         self.has_price, self.has_discount, self.has_to_bin = price, discount, to_bin
         if to_bin:
             self.cols.append(_("To bin"))

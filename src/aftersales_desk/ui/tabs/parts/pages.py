@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -64,6 +65,13 @@ def make_view(model: LazyTableModel) -> QTableView:
     return view
 
 
+def stretch(view: QTableView, column: int) -> None:
+    """Give the spare width to ``column`` (a name) instead of the last one (a number)."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+
+
 def selected(view: QTableView, model: LazyTableModel) -> list:
     return [model.row(i.row()) for i in view.selectionModel().selectedRows()]
 
@@ -90,7 +98,7 @@ class StockPage(QWidget):
         self.model = LazyTableModel(
             [
                 Column("part_no", N_("Part no.")),
-                Column("name", N_("Name")),
+                Column("name", N_("Part name")),
                 Column("model_fit", N_("Model fit")),
                 Column("category", N_("Category")),
                 Column("unit", N_("Unit")),
@@ -106,6 +114,7 @@ class StockPage(QWidget):
         )
         self._text = ""
         self.view = make_view(self.model)
+        stretch(self.view, 1)
         self.view.doubleClicked.connect(lambda _i: self.on_edit())
         self.btn_new = QPushButton(_("New part…"))
         self.btn_edit = QPushButton(_("Edit part…"))
@@ -573,7 +582,7 @@ class OldPartsPage(QWidget):
         self.model = LazyTableModel(
             [
                 Column("part_no", N_("Part no.")),
-                Column("name", N_("Name")),
+                Column("name", N_("Part name")),
                 Column("qty", N_("Qty"), align_right=True),
                 Column("received_at", N_("Received"), _when),
                 Column("returned_by", N_("Returned by")),
