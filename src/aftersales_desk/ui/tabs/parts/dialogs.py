@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -116,6 +117,8 @@ class PartDialog(QDialog):
 class LinesTable(QTableWidget):
     """The lines being entered: part, bin, quantity, price (and target bin for transfers)."""
 
+    sig_changed = Signal()
+
     def __init__(
         self, bins: list[BinRow], *, price: bool, discount: bool = False, to_bin: bool = False
     ) -> None:
@@ -163,16 +166,21 @@ class LinesTable(QTableWidget):
         qty = QSpinBox()
         qty.setRange(1, 1_000_000)
         qty.setValue(1)
+        qty.valueChanged.connect(self.sig_changed)
         self.setCellWidget(row, 3, qty)
         col = 4
         if self.has_to_bin:
             self.setCellWidget(row, col, self._bin_combo(""))
             col += 1
         if self.has_price:
-            self.setCellWidget(row, col, money_spin(price))
+            spin = money_spin(price)
+            spin.valueChanged.connect(self.sig_changed)
+            self.setCellWidget(row, col, spin)
             col += 1
         if self.has_discount:
-            self.setCellWidget(row, col, money_spin(0))
+            spin = money_spin(0)
+            spin.valueChanged.connect(self.sig_changed)
+            self.setCellWidget(row, col, spin)
         self.selectRow(row)
 
     def remove_selected(self) -> None:
@@ -180,6 +188,7 @@ class LinesTable(QTableWidget):
         for r in rows:
             self.removeRow(r)
             del self.parts[r]
+        self.sig_changed.emit()
 
     def lines(self) -> list[LineInput]:
         out = []

@@ -60,6 +60,7 @@ def make_view(model: LazyTableModel) -> QTableView:
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setStretchLastSection(True)
     return view
@@ -294,6 +295,7 @@ class DocumentsPage(QWidget):
             parent=self,
         )
         self.view = make_view(self.model)
+        stretch(self.view, 5)
         self.cb_size = QComboBox()
         for size in SLIP_SIZES:
             self.cb_size.addItem(size, size)
@@ -467,6 +469,8 @@ class SalePage(QWidget):
         self.part_field = PartField(self.catalog)
         self.part_field.sig_part.connect(self.on_part)
         self.table = LinesTable(self.catalog.bins(), price=True, discount=True)
+        self.table.sig_changed.connect(self.on_lines_changed)
+        self.lbl_total = QLabel()
         self.cb_payment = QComboBox()
         for key, label in PAYMENT_LABELS.items():
             self.cb_payment.addItem(_(label), key)
@@ -499,7 +503,9 @@ class SalePage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
-        layout.addLayout(buttons_row(self.btn_remove, self.btn_sell, self.lbl_result))
+        layout.addLayout(
+            buttons_row(self.btn_remove, self.lbl_total, self.btn_sell, self.lbl_result)
+        )
         layout.addLayout(
             buttons_row(
                 self.cb_receipt_size,
@@ -512,6 +518,11 @@ class SalePage(QWidget):
 
     def on_part(self, part: PartRow) -> None:
         self.table.add_part(part, part.sale_price)
+        self.on_lines_changed()
+
+    def on_lines_changed(self) -> None:
+        total = sum(max(0, x.qty * (x.unit_price or 0) - x.discount) for x in self.table.lines())
+        self.lbl_total.setText(_("Total: {amount}").format(amount=format_money(total, symbol="¥")))
 
     def on_sell(self) -> None:
         lines = [
@@ -527,6 +538,7 @@ class SalePage(QWidget):
             self.btn_receipt.setEnabled(True)
             self.table.setRowCount(0)
             self.table.parts.clear()
+            self.on_lines_changed()
             self.part_field.clear()
             self.ed_customer.clear()
             self.ed_phone.clear()

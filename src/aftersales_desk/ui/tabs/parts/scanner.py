@@ -45,8 +45,8 @@ class ScanLineEdit(QLineEdit):
             event.accept()
             return
         if event.text() and event.text().isprintable():
-            if not self.hasSelectedText() and not self.text():
-                self._stamps.clear()
+            if self.hasSelectedText() or not self.text():
+                self._stamps.clear()  # a new code starts (typing replaces a selection)
             self._stamps.append(time.monotonic())
         super().keyPressEvent(event)
 
@@ -93,6 +93,7 @@ class PartField(QWidget):
                 price=format_money(part.sale_price, symbol="¥"),
             )
         )
+        self.edit.selectAll()  # the next scan or typed code replaces this one
         self.sig_part.emit(part)
 
     def clear(self) -> None:
