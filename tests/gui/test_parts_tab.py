@@ -123,3 +123,22 @@ def test_scanner_rhythm_and_search(qtbot, tab):
     assert got == [("P0002", True), ("P0003", False)]
     scan(qtbot, tab.stock.search, "6900000000002")
     assert tab.stock.model.rowCount() == 1 and tab.stock.model.row(0).part_no == "P0002"
+
+
+def test_import_from_the_window_shows_rejected_rows(qtbot, tab, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "parts.xlsx"
+    wb = Workbook()
+    wb.active.append(["零件号", "名称", "售价"])
+    wb.active.append(["NEW-1", "火花塞", "12.5"])
+    wb.active.append(["NEW-2", "", "1"])
+    wb.save(path)
+    tab.stock.import_file(path)
+    qtbot.waitUntil(lambda: tab.stock.import_message is not None)
+    assert tab.stock.last_import.created == 1
+    assert "row 3, column 名称" in tab.stock.import_message.text()
+    tab.stock.import_message.close()
+    tab.pages.setCurrentWidget(tab.documents)
+    tab.pages.setCurrentWidget(tab.stock)  # refreshed when shown again
+    assert any(tab.stock.model.row(i).part_no == "NEW-1" for i in range(tab.stock.model.rowCount()))

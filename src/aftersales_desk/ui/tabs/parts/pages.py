@@ -37,6 +37,7 @@ from aftersales_desk.services.documents import DOC_TITLES, DocRow, DocumentServi
 from aftersales_desk.services.old_parts import TEST_RESULTS, OldParts
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.parts_catalog import PartRow, PartsCatalog
+from aftersales_desk.services.parts_io import ImportResult, export_parts, import_parts
 from aftersales_desk.services.parts_reports import BUILDERS, write_report
 from aftersales_desk.services.tools import ToolRegister
 from aftersales_desk.ui.context import AppContext
@@ -126,6 +127,10 @@ class StockPage(QWidget):
         self.btn_scrap = QPushButton(_("Scrap…"))
         self.btn_bin = QPushButton(_("New bin…"))
         self.btn_provider = QPushButton(_("New service provider…"))
+        self.btn_import = QPushButton(_("Import Excel…"))
+        self.btn_export = QPushButton(_("Export Excel…"))
+        self.btn_import.clicked.connect(self.on_import)
+        self.btn_export.clicked.connect(self.on_export)
         self.btn_new.clicked.connect(self.on_new)
         self.btn_edit.clicked.connect(self.on_edit)
         self.btn_receive.clicked.connect(lambda: self.open_document("receipt"))
@@ -137,7 +142,7 @@ class StockPage(QWidget):
         self.btn_provider.clicked.connect(self.on_new_provider)
         can_edit = ctx.actor.can(Permission.EDIT_PARTS)
         can_post = ctx.actor.can(Permission.POST_STOCK)
-        for b in (self.btn_new, self.btn_edit, self.btn_bin, self.btn_provider):
+        for b in (self.btn_new, self.btn_edit, self.btn_bin, self.btn_provider, self.btn_import):
             b.setEnabled(can_edit)
         for b in (
             self.btn_receive,
@@ -148,6 +153,8 @@ class StockPage(QWidget):
         ):
             b.setEnabled(can_post)
         self.last_document: DocumentDialog | None = None
+        self.last_import: ImportResult | None = None
+        self.import_message: QMessageBox | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
         layout.addLayout(
@@ -156,6 +163,8 @@ class StockPage(QWidget):
                 self.btn_edit,
                 self.btn_bin,
                 self.btn_provider,
+                self.btn_import,
+                self.btn_export,
             )
         )
         layout.addWidget(self.view, 1)
@@ -219,6 +228,70 @@ class StockPage(QWidget):
         self.last_document = dlg
         dlg.open()
         return dlg
+
+    def import_file(self, path: Path, *, dry_run: bool = False) -> None:
+        """Import parts from ``path``; the outcome (and rejected rows) is shown when done."""
+
+        def done(result: ImportResult) -> None:
+            self.last_import = result
+            lines = [
+                _(
+                    "{created} new, {updated} updated, {unchanged} unchanged, "
+                    "{rejected} rows rejected."
+                ).format(
+                    created=result.created,
+                    updated=result.updated,
+                    unchanged=result.unchanged,
+                    rejected=result.rejected_rows,
+                )
+            ]
+            lines += [
+                _("row {row}, column {column}: {reason}").format(
+                    row=e.row, column=e.column, reason=e.reason
+                )
+                for e in result.rejected[:20]
+            ]
+            if len(result.rejected) > 20:
+                lines.append(_("… and {n} more").format(n=len(result.rejected) - 20))
+            self.import_message = QMessageBox(
+                QMessageBox.Icon.Warning if result.rejected else QMessageBox.Icon.Information,
+                _("Import parts"),
+                "\n".join(lines),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            self.import_message.open()
+
+        self.ctx.ops.run(
+            lambda progress: import_parts(
+                self.ctx.db, self.ctx.actor, path, dry_run=dry_run, progress=progress
+            ),
+            parent=self,
+            label=_("Importing…"),
+            on_success=done,
+            changes={"parts"},
+        )
+
+    def on_import(self) -> None:
+        name, _f = QFileDialog.getOpenFileName(
+            self, _("Import parts"), "", _("Excel files (*.xlsx)")
+        )
+        if name:
+            self.import_file(Path(name))
+
+    def on_export(self) -> None:
+        name, _f = QFileDialog.getSaveFileName(
+            self, _("Export parts"), "parts.xlsx", _("Excel files (*.xlsx)")
+        )
+        if name:
+            self.ctx.ops.run(
+                lambda progress: export_parts(
+                    self.ctx.db, self.ctx.actor, Path(name), progress=progress
+                ),
+                parent=self,
+                label=_("Exporting…"),
+                write=False,
+            )
 
     def on_new_bin(self) -> None:
         code, ok = QInputDialog.getText(self, _("New bin"), _("Bin code, e.g. A-01:"))
