@@ -302,3 +302,34 @@ class DocumentDialog(QDialog):
 
 def money(minor: int) -> str:
     return format_money(minor)
+
+
+class PartsSettingsDialog(QDialog):
+    """The branch's parts counter settings (managers)."""
+
+    def __init__(self, values: dict, parent: QWidget | None = None) -> None:
+        from aftersales_desk.services.parts_settings import SPECS
+
+        super().__init__(parent)
+        self.setWindowTitle(_("Parts counter settings"))
+        self.widgets: dict[str, QWidget] = {}
+        form = QFormLayout()
+        for spec in SPECS:
+            if spec.kind == "bool":
+                w: QWidget = QCheckBox()
+                w.setChecked(bool(values[spec.key]))
+            else:
+                w = QSpinBox()
+                w.setRange(spec.low, spec.high)
+                w.setValue(int(values[spec.key]))
+            self.widgets[spec.key] = w
+            form.addRow(_(spec.label), w)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(_buttons(self, _("Save")))
+
+    def values(self) -> dict:
+        return {
+            key: (w.isChecked() if isinstance(w, QCheckBox) else w.value())
+            for key, w in self.widgets.items()
+        }

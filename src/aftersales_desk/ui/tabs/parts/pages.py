@@ -39,10 +39,16 @@ from aftersales_desk.services.pages import Page
 from aftersales_desk.services.parts_catalog import PartRow, PartsCatalog
 from aftersales_desk.services.parts_io import ImportResult, export_parts, import_parts
 from aftersales_desk.services.parts_reports import BUILDERS, write_report
+from aftersales_desk.services.parts_settings import parts_settings, save_parts_settings
 from aftersales_desk.services.tools import ToolRegister
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
-from aftersales_desk.ui.tabs.parts.dialogs import DocumentDialog, LinesTable, PartDialog
+from aftersales_desk.ui.tabs.parts.dialogs import (
+    DocumentDialog,
+    LinesTable,
+    PartDialog,
+    PartsSettingsDialog,
+)
 from aftersales_desk.ui.tabs.parts.printing import preview, print_with_dialog
 from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit
 
@@ -127,6 +133,9 @@ class StockPage(QWidget):
         self.btn_scrap = QPushButton(_("Scrap…"))
         self.btn_bin = QPushButton(_("New bin…"))
         self.btn_provider = QPushButton(_("New service provider…"))
+        self.btn_settings = QPushButton(_("Settings…"))
+        self.btn_settings.clicked.connect(self.on_settings)
+        self.btn_settings.setEnabled(ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS))
         self.btn_import = QPushButton(_("Import Excel…"))
         self.btn_export = QPushButton(_("Export Excel…"))
         self.btn_import.clicked.connect(self.on_import)
@@ -165,6 +174,7 @@ class StockPage(QWidget):
                 self.btn_provider,
                 self.btn_import,
                 self.btn_export,
+                self.btn_settings,
             )
         )
         layout.addWidget(self.view, 1)
@@ -291,6 +301,17 @@ class StockPage(QWidget):
                 parent=self,
                 label=_("Exporting…"),
                 write=False,
+            )
+
+    def on_settings(self) -> None:
+        dlg = PartsSettingsDialog(parts_settings(self.ctx.db, self.ctx.actor), self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            values = dlg.values()
+            self.ctx.ops.run(
+                lambda _p: save_parts_settings(self.ctx.db, self.ctx.actor, values),
+                parent=self,
+                label=_("Saving…"),
+                changes={"settings"},
             )
 
     def on_new_bin(self) -> None:
