@@ -98,14 +98,18 @@ def test_sell_over_the_counter_and_print_receipt(qtbot, tab, db, admin):
     assert sale.last_number == "BJ01-A-LS000001"
     assert sale.btn_receipt.isEnabled()
     sale.on_receipt()
+    qtbot.waitUntil(lambda: sale.preview_dialog is not None)
     assert pages_of(sale.preview_dialog) == 1
     sale.preview_dialog.close()
     row = DocumentService(db, admin).page(kinds=("sale",)).rows[0]
     assert (row.total, row.print_count, row.party) == (1500, 1, "张先生")
     sale.cb_receipt_size.setCurrentIndex(1)  # A5
+    first = sale.preview_dialog
     sale.on_receipt()
+    qtbot.waitUntil(lambda: sale.preview_dialog is not first)
     assert pages_of(sale.preview_dialog) == 1
     sale.preview_dialog.close()
+    assert DocumentService(db, admin).page(kinds=("sale",)).rows[0].print_count == 2
 
 
 def test_scanner_rhythm_and_search(qtbot, tab):

@@ -469,9 +469,13 @@ class DocumentsPage(QWidget):
         row = self.current()
         if row is None:
             return
-        data = self.service.for_print(row.number)
-        print_with_dialog(self, data, self._size_for(row))
-        self.reload()
+        size, number = self._size_for(row), row.number
+        self.ctx.ops.run(
+            lambda _p: self.service.for_print(number),  # counts the print (later ones: copies)
+            parent=self,
+            on_success=lambda data: print_with_dialog(self, data, size),
+            changes={"parts"},
+        )
 
     def on_pdf(self) -> None:
         row = self.current()
@@ -650,9 +654,18 @@ class SalePage(QWidget):
     def on_receipt(self) -> None:
         if self.last_number is None:
             return
-        data = self.documents.for_print(self.last_number)
-        self.preview_dialog = preview(self, data, self.cb_receipt_size.currentData())
-        self.preview_dialog.open()
+        number, size = self.last_number, self.cb_receipt_size.currentData()
+
+        def show(data) -> None:
+            self.preview_dialog = preview(self, data, size)
+            self.preview_dialog.open()
+
+        self.ctx.ops.run(
+            lambda _p: self.documents.for_print(number),  # counts the print
+            parent=self,
+            on_success=show,
+            changes={"parts"},
+        )
 
     def on_cash_up(self) -> None:
         day = self.date_cash.date().toPython()
