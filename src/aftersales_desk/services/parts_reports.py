@@ -49,6 +49,11 @@ def _as_of(day: date) -> datetime:
     return datetime.combine(day, time()).astimezone()
 
 
+def _day(as_of: datetime) -> str:
+    """The last day a report covers (``as_of`` is the midnight after it)."""
+    return (as_of - timedelta(seconds=1)).date().isoformat()
+
+
 def stock_lines(db: Database, actor: Actor, as_of: datetime, months: int) -> list[StockLine]:
     """Every part with stock or consumption in this branch, with its consumption in the
     ``months`` before ``as_of``."""
@@ -125,7 +130,7 @@ def replenishment_report(db: Database, actor: Actor, as_of: datetime) -> TableRe
     return TableReport(
         title=_("Parts plan (replenishment)"),
         subtitle=_("{branch} · consumption of the last {n} months before {day}").format(
-            branch=_branch_name(db, actor), n=months, day=as_of.date().isoformat()
+            branch=_branch_name(db, actor), n=months, day=_day(as_of)
         ),
         columns=[
             _("Part no."),
@@ -243,7 +248,7 @@ def slow_moving_report(db: Database, actor: Actor, as_of: datetime) -> TableRepo
     return TableReport(
         title=_("Slow-moving and dead stock"),
         subtitle=_("{branch} · no issue for {n} days before {day}").format(
-            branch=_branch_name(db, actor), n=days, day=as_of.date().isoformat()
+            branch=_branch_name(db, actor), n=days, day=_day(as_of)
         ),
         columns=[
             _("Part no."),
