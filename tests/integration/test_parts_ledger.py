@@ -170,3 +170,15 @@ def test_movements_are_written_with_seq_and_user(db, admin, shop):
     with db.uow(admin) as uow:
         mv = uow.session.scalars(select(StockMovement)).one()
         assert (mv.seq, mv.username, mv.kind) == (1, "admin", "receipt")
+
+
+def test_parts_settings_are_checked_and_saved(db, admin, make_actor):
+    from aftersales_desk.services.parts_settings import parts_settings, save_parts_settings
+
+    save_parts_settings(db, admin, {"parts_slow_moving_days": 90, "parts_allow_negative_stock": 1})
+    values = parts_settings(db, admin)
+    assert values["parts_slow_moving_days"] == 90 and values["parts_allow_negative_stock"] is True
+    with pytest.raises(ValidationError):
+        save_parts_settings(db, admin, {"parts_discount_limit_percent": 101})
+    with pytest.raises(PermissionDenied):
+        save_parts_settings(db, make_actor(Role.WAREHOUSE), {"tool_loan_days": 3})

@@ -182,7 +182,7 @@ def test_numbering_gapless_when_killed_at_every_statement(db, admin, db_path, tm
     # a clean run counts the statements of the posting transaction
     rc, total = _child(db_path, 0)
     assert rc == 0
-    assert total > 20
+    assert total > 10  # BEGIN, number, document, lines, movements, caches, audit
     expected = 2  # "first" and the clean run
     for n in range(1, total + 1):
         rc, _count = _child(db_path, n)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A5, landscape
@@ -124,26 +125,38 @@ def _party_lines(data: SlipData) -> list[tuple[str, str]]:
     return out
 
 
-def render_slip(data: SlipData, out: Path, *, size: str = "A4") -> None:
-    """Write ``data`` as a slip PDF of ``size`` (A4, A5 or 241x140)."""
+def slip_size(size: str) -> tuple[float, float]:
+    """(width, height) in points of a slip paper size; ``UsageError`` for an unknown one."""
     if size not in SLIP_SIZES:
         raise UsageError(
             _("Unknown paper size: {value}").format(value=size) + " (" + ", ".join(SLIP_SIZES) + ")"
         )
+    return SLIP_SIZES[size]
+
+
+def render_slip(data: SlipData, out: Path, *, size: str = "A4") -> None:
+    """Write ``data`` as a slip PDF of ``size`` (A4, A5 or 241x140)."""
+    width, height = slip_size(size)
     font = register_pdf_font()
-    width, height = SLIP_SIZES[size]
+    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
+    draw_slip(c, data, width, height, font)
+    c.save()
+
+
+def draw_slip(c: Any, data: SlipData, width: float, height: float, font: str) -> None:
+    """Lay the slip out on ``c``: a reportlab canvas, or anything with the same drawing calls
+    (the window's print preview paints through such an adapter, so paper and PDF match)."""
     small = height < 200 * mm
     margin = (8 if small else 15) * mm
     fs = 8.5 if small else 10
     row_h = fs * 1.7
-    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
     c.setTitle(f"{data.title} {data.number}")
     c.setAuthor(data.branch_name)
     # columns: (title, share of width, right aligned)
     cols = [
         (_("No."), 0.05, False),
         (_("Part no."), 0.17, False),
-        (_("Name"), 0.29, False),
+        (_("Part name"), 0.29, False),
         (_("Unit"), 0.06, False),
         (_("Bin"), 0.1, False),
         (_("Qty"), 0.08, True),
@@ -269,7 +282,21 @@ def render_slip(data: SlipData, out: Path, *, size: str = "A4") -> None:
     if pages > 1:
         c.drawRightString(width - margin, margin / 2, _("{n} pages").format(n=pages))
     c.showPage()
-    c.save()
+
+
+ROLL_FS = 8
+
+
+def receipt_size(data: SlipData) -> tuple[float, float]:
+    """An 80 mm roll receipt is as long as its lines need."""
+    n_rows = (
+        10
+        + len(_party_lines(data))
+        + 2 * len(data.lines)
+        + (2 if data.void else 0)
+        + (1 if data.copy else 0)
+    )
+    return 80 * mm, n_rows * ROLL_FS * 1.45 + 8 * mm + 14 * mm
 
 
 def render_receipt(data: SlipData, out: Path, *, size: str = "80mm") -> None:
@@ -280,17 +307,19 @@ def render_receipt(data: SlipData, out: Path, *, size: str = "80mm") -> None:
     if size != "80mm":
         raise UsageError(_("Unknown paper size: {value}").format(value=size) + " (80mm, A5)")
     font = register_pdf_font()
-    width = 80 * mm
+    width, height = receipt_size(data)
+    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
+    draw_receipt(c, data, width, height, font)
+    c.save()
+
+
+def draw_receipt(c: Any, data: SlipData, width: float, height: float, font: str) -> None:
+    """Lay an 80 mm roll receipt out on ``c`` (see ``draw_slip``)."""
     margin = 4 * mm
-    fs = 8
+    fs = ROLL_FS
     lh = fs * 1.45
     inner = width - 2 * margin
     info = _party_lines(data)
-    n_rows = (
-        10 + len(info) + 2 * len(data.lines) + (2 if data.void else 0) + (1 if data.copy else 0)
-    )
-    height = n_rows * lh + 2 * margin + 14 * mm
-    c = Canvas(str(out), pagesize=(width, height), pageCompression=1, initialFontName=font)
     c.setTitle(f"{data.title} {data.number}")
     y = height - margin
 
@@ -338,4 +367,3 @@ def render_receipt(data: SlipData, out: Path, *, size: str = "80mm") -> None:
             y -= lh
     _marks(c, data, font, width, height)
     c.showPage()
-    c.save()

@@ -86,9 +86,17 @@ _SIGN = {
 }
 
 
-def _check_lines(s: Session, actor: Actor, kind: str, lines: list[LineInput]) -> None:
+def _check_lines(
+    s: Session, actor: Actor, kind: str, lines: list[LineInput]
+) -> dict[uuid.UUID, Part]:
+    """Validate the lines; returns their parts by id (one query for parts, one for bins)."""
     if not lines:
         raise ValidationError(_("A document needs at least one line."), field="lines")
+    parts = {
+        p.id: p for p in s.scalars(select(Part).where(Part.id.in_({x.part_id for x in lines})))
+    }
+    bin_ids = {x.bin_id for x in lines} | {x.to_bin_id for x in lines if x.to_bin_id}
+    bins = {b.id: b for b in s.scalars(select(Bin).where(Bin.id.in_(bin_ids)))}
     for i, line in enumerate(lines, start=1):
         if kind == "adjust":
             if line.qty == 0:
@@ -100,7 +108,7 @@ def _check_lines(s: Session, actor: Actor, kind: str, lines: list[LineInput]) ->
                 _("Line {n}: the quantity must be a positive whole number.").format(n=i),
                 field="qty",
             )
-        part = s.get(Part, line.part_id)
+        part = parts.get(line.part_id)
         if part is None:
             raise ValidationError(_("Line {n}: no such part.").format(n=i), field="part")
         if not part.active and kind == "receipt":
@@ -111,7 +119,7 @@ def _check_lines(s: Session, actor: Actor, kind: str, lines: list[LineInput]) ->
         for bin_id in (line.bin_id, line.to_bin_id):
             if bin_id is None:
                 continue
-            b = s.get(Bin, bin_id)
+            b = bins.get(bin_id)
             if b is None or b.branch_id != actor.branch_id:
                 raise ValidationError(_("Line {n}: no such bin.").format(n=i), field="bin")
         if kind == "transfer" and (line.to_bin_id is None or line.to_bin_id == line.bin_id):
@@ -123,6 +131,7 @@ def _check_lines(s: Session, actor: Actor, kind: str, lines: list[LineInput]) ->
                 _("Line {n}: prices and discounts cannot be negative.").format(n=i),
                 field="price",
             )
+    return parts
 
 
 def post_document(
@@ -137,7 +146,7 @@ def post_document(
 ) -> StockDocument:
     """Number, write and post a document in the caller's transaction (see module docstring).
     ``at`` back-dates the posting (demo data and imports of old paper slips only)."""
-    _check_lines(s, actor, kind, lines)
+    parts = _check_lines(s, actor, kind, lines)
     number = next_number(s, actor, kind)
     now = at or utcnow()
     doc = StockDocument(
@@ -157,8 +166,7 @@ def post_document(
     moves: list[Move] = []
     total = 0
     for i, line in enumerate(lines, start=1):
-        part = s.get(Part, line.part_id)
-        assert part is not None
+        part = parts[line.part_id]
         if line.unit_price is not None:
             price = line.unit_price
         else:

@@ -330,7 +330,7 @@ class OldParts:
                 columns=[
                     _("No."),
                     _("Part no."),
-                    _("Name"),
+                    _("Part name"),
                     _("Qty"),
                     _("Test result"),
                     _("Returned by"),

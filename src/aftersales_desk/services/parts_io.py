@@ -18,7 +18,7 @@ from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.money import MINOR_PER_UNIT, parse_money
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import UsageError, ValidationError
-from aftersales_desk.i18n import _, current_language
+from aftersales_desk.i18n import N_, _, current_language
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.parts_catalog import PartInput, apply_part, validate_part
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
@@ -328,18 +328,18 @@ def _log_export(db: Database, actor: Actor, entity: str, note: str) -> None:
 
 
 MOVEMENT_COLUMNS = [
-    "Seq",
-    "Time (UTC)",
-    "Kind",
-    "Part no.",
-    "Bin",
-    "Qty",
-    "Unit cost",
-    "Value",
-    "Document",
-    "Reversal",
-    "User",
-    "Note",
+    N_("Seq"),
+    N_("Time (UTC)"),
+    N_("Kind"),
+    N_("Part no."),
+    N_("Bin"),
+    N_("Qty"),
+    N_("Unit cost"),
+    N_("Value"),
+    N_("Document"),
+    N_("Reversal"),
+    N_("User"),
+    N_("Note"),
 ]
 
 

@@ -49,6 +49,11 @@ def _as_of(day: date) -> datetime:
     return datetime.combine(day, time()).astimezone()
 
 
+def _day(as_of: datetime) -> str:
+    """The last day a report covers (``as_of`` is the midnight after it)."""
+    return (as_of - timedelta(seconds=1)).date().isoformat()
+
+
 def stock_lines(db: Database, actor: Actor, as_of: datetime, months: int) -> list[StockLine]:
     """Every part with stock or consumption in this branch, with its consumption in the
     ``months`` before ``as_of``."""
@@ -125,11 +130,11 @@ def replenishment_report(db: Database, actor: Actor, as_of: datetime) -> TableRe
     return TableReport(
         title=_("Parts plan (replenishment)"),
         subtitle=_("{branch} · consumption of the last {n} months before {day}").format(
-            branch=_branch_name(db, actor), n=months, day=as_of.date().isoformat()
+            branch=_branch_name(db, actor), n=months, day=_day(as_of)
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("Unit"),
             _("On hand"),
             _("Min"),
@@ -166,7 +171,14 @@ def understock_report(db: Database, actor: Actor, as_of: datetime) -> TableRepor
     return TableReport(
         title=_("Under-stock"),
         subtitle=_branch_name(db, actor),
-        columns=[_("Part no."), _("Name"), _("On hand"), _("Min"), _("Short"), _("Monthly use")],
+        columns=[
+            _("Part no."),
+            _("Part name"),
+            _("On hand"),
+            _("Min"),
+            _("Short"),
+            _("Monthly use"),
+        ],
         rows=[
             [x.part_no, x.name, x.on_hand, x.min_qty, x.min_qty - x.on_hand, round(x.monthly, 1)]
             for x in lines
@@ -193,7 +205,7 @@ def overstock_report(db: Database, actor: Actor, as_of: datetime) -> TableReport
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("On hand"),
             _("Max"),
             _("Monthly use"),
@@ -236,11 +248,11 @@ def slow_moving_report(db: Database, actor: Actor, as_of: datetime) -> TableRepo
     return TableReport(
         title=_("Slow-moving and dead stock"),
         subtitle=_("{branch} · no issue for {n} days before {day}").format(
-            branch=_branch_name(db, actor), n=days, day=as_of.date().isoformat()
+            branch=_branch_name(db, actor), n=days, day=_day(as_of)
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("On hand"),
             _("Last issue"),
             _("Days since"),
@@ -270,7 +282,7 @@ def valuation_report(db: Database, actor: Actor, as_of: datetime) -> TableReport
         ),
         columns=[
             _("Part no."),
-            _("Name"),
+            _("Part name"),
             _("Category"),
             _("On hand"),
             _("Average cost"),

@@ -71,28 +71,44 @@ def allow_negative(s: Session, branch_id: uuid.UUID | None) -> bool:
     return bool(value)
 
 
-def _part_stock(s: Session, branch_id: uuid.UUID, part_id: uuid.UUID) -> PartStock:
-    ps = s.scalars(
-        select(PartStock).where(PartStock.branch_id == branch_id, PartStock.part_id == part_id)
-    ).first()
-    if ps is None:
-        ps = PartStock(branch_id=branch_id, part_id=part_id, qty=0, value=0, avg_cost=0)
-        s.add(ps)
-    return ps
+class _Caches:
+    """The cache rows a posting touches, loaded with one query each (not one per line)."""
 
+    def __init__(self, s: Session, branch_id: uuid.UUID, keys: list[tuple[uuid.UUID, uuid.UUID]]):
+        self.s, self.branch_id = s, branch_id
+        part_ids = {p for p, _b in keys}
+        self.parts = {
+            ps.part_id: ps
+            for ps in s.scalars(
+                select(PartStock).where(
+                    PartStock.branch_id == branch_id, PartStock.part_id.in_(part_ids)
+                )
+            )
+        }
+        self.balances = {
+            (b.part_id, b.bin_id): b
+            for b in s.scalars(
+                select(StockBalance).where(
+                    StockBalance.branch_id == branch_id, StockBalance.part_id.in_(part_ids)
+                )
+            )
+        }
 
-def _balance(s: Session, branch_id: uuid.UUID, part_id: uuid.UUID, bin_id: uuid.UUID):
-    bal = s.scalars(
-        select(StockBalance).where(
-            StockBalance.branch_id == branch_id,
-            StockBalance.part_id == part_id,
-            StockBalance.bin_id == bin_id,
-        )
-    ).first()
-    if bal is None:
-        bal = StockBalance(branch_id=branch_id, part_id=part_id, bin_id=bin_id, qty=0)
-        s.add(bal)
-    return bal
+    def part(self, part_id: uuid.UUID) -> PartStock:
+        ps = self.parts.get(part_id)
+        if ps is None:
+            ps = PartStock(branch_id=self.branch_id, part_id=part_id, qty=0, value=0, avg_cost=0)
+            self.s.add(ps)
+            self.parts[part_id] = ps
+        return ps
+
+    def balance(self, part_id: uuid.UUID, bin_id: uuid.UUID) -> StockBalance:
+        bal = self.balances.get((part_id, bin_id))
+        if bal is None:
+            bal = StockBalance(branch_id=self.branch_id, part_id=part_id, bin_id=bin_id, qty=0)
+            self.s.add(bal)
+            self.balances[(part_id, bin_id)] = bal
+        return bal
 
 
 def _next_seq(s: Session, branch_id: uuid.UUID) -> int:
@@ -130,11 +146,12 @@ def _apply(
     reverses_id: uuid.UUID | None,
     note: str,
     negative_ok: bool,
+    caches: _Caches,
 ) -> StockMovement:
     branch_id = actor.branch_id
     assert branch_id is not None
-    ps = _part_stock(s, branch_id, part_id)
-    bal = _balance(s, branch_id, part_id, bin_id)
+    ps = caches.part(part_id)
+    bal = caches.balance(part_id, bin_id)
     if qty < 0 and bal.qty + qty < 0 and not negative_ok:
         _refuse_negative(s, part_id, bin_id, bal.qty)
     if value is None:
@@ -190,6 +207,7 @@ def post_moves(
     at = at or utcnow()
     negative_ok = allow_negative(s, actor.branch_id)
     seq = _next_seq(s, actor.branch_id)  # type: ignore[arg-type]
+    caches = _Caches(s, actor.branch_id, [(m.part_id, m.bin_id) for m in moves])  # type: ignore[arg-type]
     out = []
     for i, m in enumerate(moves):
         if m.kind not in KINDS:
@@ -211,6 +229,7 @@ def post_moves(
                 reverses_id=None,
                 note=m.note,
                 negative_ok=negative_ok,
+                caches=caches,
             )
         )
     s.flush()
@@ -224,6 +243,7 @@ def reverse_moves(
     at = utcnow()
     negative_ok = allow_negative(s, actor.branch_id)
     seq = _next_seq(s, actor.branch_id)  # type: ignore[arg-type]
+    caches = _Caches(s, actor.branch_id, [(m.part_id, m.bin_id) for m in movements])  # type: ignore[arg-type]
     out = []
     for i, m in enumerate(movements):
         out.append(
@@ -243,6 +263,7 @@ def reverse_moves(
                 reverses_id=m.id,
                 note=note,
                 negative_ok=negative_ok,
+                caches=caches,
             )
         )
     s.flush()
