@@ -229,6 +229,11 @@ def test_import_messy_file(db, admin, svc, tmp_path):
     card = svc.card(wang.id, reveal=True)
     assert card.phone == "13800001111" and card.club_member
     assert card.vehicles[0].vin == VIN and card.vehicles[0].purchase_date == date(2023, 5, 6)
+    with db.uow() as uow:  # bulk-inserted rows are audited like any other insert
+        entries = uow.session.scalars(
+            select(AuditEntry.entity).where(AuditEntry.action == "insert")
+        ).all()
+    assert entries.count("customers") == 2 and entries.count("vehicles") == 3
     # importing again updates by customer no., adds nothing
     again = import_customers(db, admin, path)
     assert again.customers_added == 1  # the row without a customer no. is a new customer
@@ -360,3 +365,12 @@ def test_migration_matches_models(tmp_path):
     command.upgrade(cfg, "head")
     command.check(cfg)
     command.downgrade(cfg, "0001_core")
+
+
+def test_checklist_is_configurable(db, svc, zhang, make_actor):
+    svc.set_required_documents(["保修单", " 身份证复印件 ", "保修单", ""])
+    assert [d.name for d in svc.card(zhang).documents] == ["保修单", "身份证复印件"]
+    with pytest.raises(ValidationError):
+        svc.set_required_documents(["", " "])
+    with pytest.raises(PermissionDenied):
+        ArchiveService(db, make_actor(Role.CLERK)).set_required_documents(["x"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -190,15 +190,9 @@ def mask_id(value: str) -> str:
 # --- search keys --------------------------------------------------------------------------------
 def pinyin_keys(name: str) -> tuple[str, str]:
     """(full pinyin, initials) of a name: 张三 → ("zhangsan", "zs"); other characters kept."""
-    syllables = lazy_pinyin(name, errors=lambda chars: list(chars))
-    full = "".join(s for s in syllables).lower().replace(" ", "")
-    initials = "".join(
-        s[0]
-        for s in lazy_pinyin(
-            name, style=Style.FIRST_LETTER, errors=lambda chars: list(chars), strict=False
-        )
-        if s.strip()
-    ).lower()
+    syllables = [x for x in lazy_pinyin(name, errors=lambda chars: list(chars)) if x.strip()]
+    full = "".join(syllables).lower().replace(" ", "")
+    initials = "".join(x[0] for x in syllables).lower()
     return full, initials
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aftersales_desk.domain.money import format_money
-from aftersales_desk.i18n import _
+from aftersales_desk.i18n import _, current_language
 from aftersales_desk.reports.fonts import register_pdf_font
 
 KINDS = {
@@ -57,7 +57,10 @@ def write_card_pdf(card: Any, branch: Any, out: Path) -> None:
     )
     story: list[Any] = [
         p(branch.name, ParagraphStyle("b", fontName=font, fontSize=9, alignment=1)),
-        p(_("Customer service card") + "  客户售息卡", title),
+        p(
+            _("Customer service card") + ("" if current_language() == "zh_CN" else "  客户售息卡"),
+            title,
+        ),
         Spacer(1, 4 * mm),
     ]
     flags = [x for x, on in ((_("VIP"), card.vip), (_("Club member"), card.club_member)) if on]

@@ -492,6 +492,25 @@ class ArchiveService:
     def required_documents(self) -> list[str]:
         return list(SettingsService(self.db, self.actor).get("archive_documents"))
 
+    def set_required_documents(self, names: list[str]) -> list[str]:
+        """The branch's checklist of a customer's paper file (manager or admin)."""
+        clean: list[str] = []
+        for name in names:
+            name = name.strip()
+            if len(name) > 60:
+                raise ValidationError(
+                    _("A document name has at most 60 characters: {name}").format(name=name),
+                    field="archive_documents",
+                )
+            if name and name not in clean:
+                clean.append(name)
+        if not clean:
+            raise ValidationError(
+                _("The checklist needs at least one document."), field="archive_documents"
+            )
+        SettingsService(self.db, self.actor).update({"archive_documents": clean})
+        return clean
+
     def _documents(self, s: Session, customer_id: uuid.UUID) -> list[DocumentRow]:
         from aftersales_desk.data.models.core import Setting
 

@@ -176,7 +176,7 @@ def fill_archive(ctx: DemoContext) -> None:
                 km_per_day = rng.uniform(20, 80)
                 # about 3.3 visits per vehicle; some stop coming (lost customers)
                 stop = rng.random() < 0.2
-                n_visits = rng.choice((2, 3, 3, 4, 4, 5, 5, 6))
+                n_visits = rng.choice((2, 3, 4, 4, 5, 5, 6, 6))
                 for k in range(n_visits):
                     if visit_day >= today or (stop and k >= 1 and rng.random() < 0.5):
                         break

@@ -192,3 +192,17 @@ def _search_index(s: Session) -> list[str]:
                 )
             )
     return problems
+
+
+@register_check(N_("Closed work orders have their visit"))
+def _closed_orders(s: Session) -> list[str]:
+    rows = s.execute(
+        select(WorkOrder.number)
+        .outerjoin(Visit, Visit.work_order_id == WorkOrder.id)
+        .where(WorkOrder.status == "closed", Visit.id.is_(None))
+        .limit(20)
+    ).all()
+    return [
+        _("Work order {number} is closed but has no visit on the service card.").format(number=r[0])
+        for r in rows
+    ]

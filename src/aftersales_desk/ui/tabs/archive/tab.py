@@ -323,6 +323,9 @@ class ArchiveTab(QWidget):
         self.btn_export = QPushButton(_("Export…"))
         self.btn_export.setEnabled(ctx.actor.can(Permission.EXPORT_PERSONAL_DATA))
         self.btn_template = QPushButton(_("Template…"))
+        self.btn_checklist = QPushButton(_("Checklist…"))
+        self.btn_checklist.setToolTip(_("The documents every customer's paper file needs"))
+        self.btn_checklist.setEnabled(ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS))
         top = QHBoxLayout()
         top.addWidget(self.ed_search, 3)
         top.addWidget(self.lbl_hits)
@@ -334,6 +337,7 @@ class ArchiveTab(QWidget):
             self.btn_import,
             self.btn_export,
             self.btn_template,
+            self.btn_checklist,
         ):
             top.addWidget(b)
         self.model = LazyTableModel(
@@ -374,6 +378,7 @@ class ArchiveTab(QWidget):
         self.btn_import.clicked.connect(self.on_import)
         self.btn_export.clicked.connect(self.on_export)
         self.btn_template.clicked.connect(self.on_template)
+        self.btn_checklist.clicked.connect(self.on_checklist)
         self._dirty = False
         ctx.ops.sig_changes_applied.connect(self._on_changes)
         self.model.reload()
@@ -686,6 +691,23 @@ class ArchiveTab(QWidget):
                 self, _("Export"), _("{n} rows written to {out}.").format(n=n, out=out)
             ),
         )
+
+    def on_checklist(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        current = "\n".join(self.service.required_documents())
+        text, ok = QInputDialog.getMultiLineText(
+            self,
+            _("Document checklist"),
+            _("The documents every customer's paper file needs, one per line:"),
+            current,
+        )
+        if ok:
+            names = text.splitlines()
+            self._save(
+                lambda: self.service.set_required_documents(names),
+                then=lambda _r: self.refresh(),
+            )
 
     def on_template(self) -> None:
         out, _f = QFileDialog.getSaveFileName(
