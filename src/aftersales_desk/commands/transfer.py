@@ -51,7 +51,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _print_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", help=_("what to print: card, slip, receipt, old-parts"))
-    p.add_argument("number", help=_("its number (customer no. for a card, document no. for a slip)"))
+    p.add_argument(
+        "number", help=_("its number (customer no. for a card, document no. for a slip)")
+    )
     p.add_argument("--out", required=True, help=_("the file to write (.pdf)"))
     p.add_argument("--size", default=None, help=_("paper: A4, A5 or 241x140; 80mm for receipts"))
 
