@@ -1,6 +1,7 @@
 """Start-up: process start → main window usable, against a bare PySide6 window started the same
 way in the same run; idle memory. Database: the demo branch filled by every installed module's
-demo filler with 200k customers, plus 1M audit entries (issue 2: ≤ 1.5 s median, ≤ 3× bare,
+demo filler with 200k customers, plus 1M audit entries (or BENCH_STARTUP_DB, a demo database
+whose admin password is the demo one) (issue 2: ≤ 1.5 s median, ≤ 3× bare,
 ≤ 250 MB idle)."""
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def main() -> bool:
     from aftersales_desk.data.migrate import head_revision
 
     header("start-up")
-    db = cached_db(f"startup-{head_revision()}-{CUSTOMERS}", build)
+    given = os.environ.get("BENCH_STARTUP_DB")  # e.g. a copy of the archive benchmark's database
+    db = Path(given) if given else cached_db(f"startup-{head_revision()}-{CUSTOMERS}", build)
     print(f"database {db.name}: {db.stat().st_size / 1e6:.0f} MB", flush=True)
     probe("app", db)  # warm the OS file cache once, as a second start of the day would be
     login_ms, main_ms, bare_ms, rss = [], [], [], []
