@@ -289,6 +289,14 @@ def main() -> bool:
             ok &= report(f"slow-moving report → {ext}, median", t.median * 1000, target=2000)
         t = measure(lambda: valuation_report(db, actor, as_of), repeat=3)
         report("stock valuation (all parts in stock), median", t.median * 1000)
+        from aftersales_desk.services.stock import check_balances
+
+        def ledger_check() -> None:
+            with db.uow(actor) as uow:
+                assert check_balances(uow.session) == []
+
+        t = measure(ledger_check, repeat=1, warmup=0)
+        report("check: balances and totals against the whole ledger", t.median * 1000)
         raw.close()
         db.dispose()
         return ok
