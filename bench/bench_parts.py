@@ -146,12 +146,14 @@ def build(path: Path) -> None:
 def main() -> bool:
     from aftersales_desk.data.migrate import head_revision
     from aftersales_desk.reports.slips import render_slip
+    from aftersales_desk.reports.tables import write_table
     from aftersales_desk.services.bootstrap import local_actor, open_database
     from aftersales_desk.services.documents import DocumentService, LineInput
     from aftersales_desk.services.parts_catalog import PartsCatalog
     from aftersales_desk.services.parts_reports import (
         replenishment_report,
         slow_moving_report,
+        valuation_report,
     )
 
     header(f"parts: {N_PARTS:,} parts, {N_MOVES:,} movements")
@@ -263,16 +265,38 @@ def main() -> bool:
             ).fetchone(),
             repeat=3,
         )
-        t = measure(lambda: replenishment_report(db, actor, as_of), repeat=3)
+        t = measure(
+            lambda: write_table(replenishment_report(db, actor, as_of), work / "r.xlsx"), repeat=3
+        )
         ok &= report(
-            "replenishment report (3 months of consumption), median",
+            "replenishment report → Excel (3 months of consumption), median",
             t.median * 1000,
             target=2000,
             baseline=base.median * 1000,
             baseline_name="count of the window's movements",
         )
-        t = measure(lambda: slow_moving_report(db, actor, as_of), repeat=3)
-        ok &= report("slow-moving report, median", t.median * 1000, target=2000)
+        t = measure(
+            lambda: write_table(replenishment_report(db, actor, as_of), work / "r.pdf"), repeat=3
+        )
+        ok &= report("replenishment report → PDF, median", t.median * 1000, target=2000)
+        for ext in ("xlsx", "pdf"):
+            t = measure(
+                lambda ext=ext: write_table(
+                    slow_moving_report(db, actor, as_of), work / f"s.{ext}"
+                ),
+                repeat=3,
+            )
+            ok &= report(f"slow-moving report → {ext}, median", t.median * 1000, target=2000)
+        t = measure(lambda: valuation_report(db, actor, as_of), repeat=3)
+        report("stock valuation (all parts in stock), median", t.median * 1000)
+        from aftersales_desk.services.stock import check_balances
+
+        def ledger_check() -> None:
+            with db.uow(actor) as uow:
+                assert check_balances(uow.session) == []
+
+        t = measure(ledger_check, repeat=1, warmup=0)
+        report("check: balances and totals against the whole ledger", t.median * 1000)
         raw.close()
         db.dispose()
         return ok

@@ -146,3 +146,17 @@ def test_import_from_the_window_shows_rejected_rows(qtbot, tab, tmp_path):
     tab.pages.setCurrentWidget(tab.documents)
     tab.pages.setCurrentWidget(tab.stock)  # refreshed when shown again
     assert any(tab.stock.model.row(i).part_no == "NEW-1" for i in range(tab.stock.model.rowCount()))
+
+
+def test_scanning_into_the_barcode_field_does_not_close_the_part_dialog(qtbot):
+    from aftersales_desk.ui.tabs.parts.dialogs import PartDialog
+
+    dlg = PartDialog(None)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.ed_no.setText("N-1")
+    dlg.ed_name.setText("火花塞")
+    qtbot.keyClicks(dlg.ed_barcode, "6912345678901")
+    qtbot.keyClick(dlg.ed_barcode, Qt.Key.Key_Return)
+    assert dlg.isVisible() and dlg.result() == 0
+    assert dlg.value().barcode == "6912345678901"

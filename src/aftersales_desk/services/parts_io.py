@@ -161,6 +161,22 @@ def import_parts(
     require(actor, Permission.EDIT_PARTS)
     path = Path(path)
     header, (rows, wb) = _load_rows(path)
+    try:
+        return _import_rows(db, actor, path, header, rows, dry_run=dry_run, progress=progress)
+    finally:
+        wb.close()
+
+
+def _import_rows(
+    db: Database,
+    actor: Actor,
+    path: Path,
+    header: list[Any],
+    rows: Any,
+    *,
+    dry_run: bool,
+    progress: Progress,
+) -> ImportResult:
     columns: dict[int, str] = {}
     for i, h in enumerate(header):
         key = HEADER_MAP.get(_norm(h))
@@ -254,7 +270,6 @@ def import_parts(
             else:
                 result.unchanged += 1
             s.flush()
-        wb.close()
         if not dry_run:
             audit.record(
                 s,

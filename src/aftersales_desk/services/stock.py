@@ -274,17 +274,21 @@ def reverse_moves(
 def check_balances(s: Session) -> list[str]:
     """The caches equal the sums of movements; no bin is negative unless the branch allows it."""
     problems: list[str] = []
-    sums = {
-        (b, p, n): q
-        for b, p, n, q in s.execute(
-            select(
-                StockMovement.branch_id,
-                StockMovement.part_id,
-                StockMovement.bin_id,
-                func.sum(StockMovement.qty),
-            ).group_by(StockMovement.branch_id, StockMovement.part_id, StockMovement.bin_id)
-        )
-    }
+    # one pass over the ledger: per (branch, part, bin) quantity and value
+    sums: dict[tuple, int] = {}
+    totals: dict[tuple, tuple[int, int]] = {}
+    for b, p, n, q, v in s.execute(
+        select(
+            StockMovement.branch_id,
+            StockMovement.part_id,
+            StockMovement.bin_id,
+            func.sum(StockMovement.qty),
+            func.sum(StockMovement.value),
+        ).group_by(StockMovement.branch_id, StockMovement.part_id, StockMovement.bin_id)
+    ):
+        sums[(b, p, n)] = q
+        tq, tv = totals.get((b, p), (0, 0))
+        totals[(b, p)] = (tq + q, tv + v)
     cached = {(b.branch_id, b.part_id, b.bin_id): b for b in s.scalars(select(StockBalance))}
     negative_ok: dict[uuid.UUID, bool] = {}
     for key in set(sums) | set(cached):
@@ -306,17 +310,6 @@ def check_balances(s: Session) -> list[str]:
                         part=key[1], bin=key[2], qty=want
                     )
                 )
-    totals = {
-        (b, p): (q, v)
-        for b, p, q, v in s.execute(
-            select(
-                StockMovement.branch_id,
-                StockMovement.part_id,
-                func.sum(StockMovement.qty),
-                func.sum(StockMovement.value),
-            ).group_by(StockMovement.branch_id, StockMovement.part_id)
-        )
-    }
     for ps in s.scalars(select(PartStock)):
         q, v = totals.pop((ps.branch_id, ps.part_id), (0, 0))
         if (ps.qty, ps.value) != (q, v):

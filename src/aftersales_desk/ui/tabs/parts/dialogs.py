@@ -29,7 +29,7 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.documents import DOC_TITLES, DocumentService, LineInput
 from aftersales_desk.services.parts_catalog import BinRow, PartInput, PartRow, PartsCatalog
 from aftersales_desk.ui.context import AppContext
-from aftersales_desk.ui.tabs.parts.scanner import PartField
+from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit
 
 
 def money_spin(value_minor: int = 0) -> QDoubleSpinBox:
@@ -77,7 +77,10 @@ class PartDialog(QDialog):
         self.sp_max.setRange(0, 1_000_000)
         self.sp_max.setValue(row.max_qty if row else 0)
         self.ed_category = QLineEdit(row.category if row else "")
-        self.ed_barcode = QLineEdit(row.barcode if row else "")
+        # a scanner's Enter must not press OK: the scan just fills the field
+        self.ed_barcode = ScanLineEdit()
+        self.ed_barcode.setText(row.barcode if row else "")
+        self.ed_barcode.setPlaceholderText(_("scan the part's barcode"))
         self.chk_active = QCheckBox(_("Active"))
         self.chk_active.setChecked(row.active if row else True)
         form = QFormLayout()

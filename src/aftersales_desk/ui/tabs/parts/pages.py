@@ -70,6 +70,8 @@ def make_view(model: LazyTableModel) -> QTableView:
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setStretchLastSection(True)
+    # fit the columns to the first page when it (re)loads: a page is at most a few hundred rows
+    model.modelReset.connect(view.resizeColumnsToContents)
     return view
 
 
@@ -714,6 +716,7 @@ class OldPartsPage(QWidget):
             parent=self,
         )
         self.view = make_view(self.model)
+        stretch(self.view, 1)
         self.btn_receive = QPushButton(_("Receive old part…"))
         self.btn_test = QPushButton(_("Record test…"))
         self.btn_batch = QPushButton(_("New return list…"))
@@ -853,6 +856,7 @@ class ToolsPage(QWidget):
             parent=self,
         )
         self.view = make_view(self.model)
+        stretch(self.view, 1)
         self.btn_add = QPushButton(_("Add tool…"))
         self.btn_lend = QPushButton(_("Lend…"))
         self.btn_back = QPushButton(_("Take back…"))
