@@ -126,9 +126,9 @@ def main() -> bool:
     for kind, values in _samples(path).items():
         cycle = iter(values * 100)
         hits = sum(1 for v in values if search(db, actor, v, 50))
-        t_svc = measure(lambda: search(db, actor, next(cycle), 50), repeat=len(values) * 3)
+        t_svc = measure(lambda c=cycle: search(db, actor, next(c), 50), repeat=len(values) * 3)
         cycle_raw = iter(values * 100)
-        t_raw = measure(lambda: raw_query(next(cycle_raw)), repeat=len(values) * 3)
+        t_raw = measure(lambda c=cycle_raw: raw_query(next(c)), repeat=len(values) * 3)
         ok &= report(
             f"search {kind} p95 ({hits}/{len(values)} found)",
             t_svc.p95 * 1000,
@@ -167,7 +167,6 @@ def _bench_import() -> bool:
     work = Path(tempfile.mkdtemp(prefix="asd-import-"))
     try:
         xlsx = work / "customers.xlsx"
-        rng = random.Random(5)
         wb = Workbook(write_only=True)
         ws = wb.create_sheet()
         ws.append(["客户档案导出"])

@@ -317,7 +317,11 @@ def test_cli_search_import_export_print(db_path, tmp_path, capsys):
     code = main(["import", "customers", str(messy), "--db", str(db_path), "--report", str(report)])
     err = capsys.readouterr().err
     assert code == 3 and "row 6" in err and "购车日期" in err
-    assert load_workbook(report).active.max_row > 8
+    book = load_workbook(report)
+    rejected = [tuple(c.value for c in r) for r in book.worksheets[0].iter_rows(min_row=2)]
+    assert (6, "购车日期") in {(r[0], r[1]) for r in rejected} and len(rejected) >= 5
+    summary = {r[0].value: r[1].value for r in book["Summary"].iter_rows()}
+    assert summary["Customers added"] == 2 and summary["Rows rejected"] == 4
     assert main(["ls", "customers", "--db", str(db_path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 3

@@ -11,10 +11,9 @@ customer with (optionally) one vehicle; more rows with the same customer no. add
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission
-from aftersales_desk.errors import UsageError, ValidationError
+from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import (
     ArchiveService,
@@ -41,6 +40,31 @@ from aftersales_desk.services.archive import (
 from aftersales_desk.services.archive_search import reindex
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
+from aftersales_desk.services.xlsx_io import (  # re-exported: other imports used them from here
+    HeaderRow,
+    ImportResult,
+    RowError,
+    cell_bool,
+    cell_date,
+    cell_int,
+    cell_text,
+    find_header,
+    is_empty,
+    load_rows,
+    row_values,
+    write_import_report,
+)
+
+__all__ = [
+    "ImportResult",
+    "RowError",
+    "cell_bool",
+    "cell_date",
+    "cell_int",
+    "cell_text",
+    "find_header",
+    "write_import_report",
+]
 
 # field → (English header, Chinese header, other accepted spellings)
 COLUMNS: list[tuple[str, str, str, tuple[str, ...]]] = [
@@ -90,19 +114,10 @@ VEHICLE_FIELDS = {
     "sale_date",
     "mileage_km",
 }
-_TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "会员", "vip", "x"}
-_FALSE = {"否", "n", "no", "false", "0", ""}
+_MORE_TRUE = ("会员", "vip")
 
-
-def _norm_header(value: Any) -> str:
-    text = str(value or "").strip().lower()
-    return re.sub(r"[\s\*＊:：()（）._\-/]", "", text)
-
-
-_ALIASES: dict[str, str] = {}
-for _f, _en, _zh, _more in COLUMNS:
-    for _alias in (_f, _en, _zh, *_more):
-        _ALIASES[_norm_header(_alias)] = _f
+# field → the headers that mean it (Chinese and English first, as export writes them)
+ALIASES: dict[str, list[str]] = {f: [zh, en, *more] for f, en, zh, more in COLUMNS}
 
 
 def header_label(field_name: str) -> str:
@@ -115,82 +130,23 @@ def header_label(field_name: str) -> str:
     return field_name
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int  # the spreadsheet's row number (1-based, as Excel shows it)
-    column: str  # the header as written in the file ("" for the whole row)
-    message: str
-
-
 @dataclass
-class ImportResult:
-    rows: int = 0
+class CustomerImportResult(ImportResult):
     customers_added: int = 0
     customers_updated: int = 0
     vehicles_added: int = 0
     vehicles_updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
 
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.errors})
-
-
-# --- reading cells ------------------------------------------------------------------------------
-def cell_text(value: Any) -> str:
-    """A cell as text: 13812345678.0 → "13812345678", dates as ISO, None → ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-_DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-)
-
-
-def cell_date(value: Any) -> date | None:
-    """Excel dates, Excel serial numbers and the common text forms; raises ValueError."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if 20000 < value < 80000:  # an Excel serial day number
-            return date(1899, 12, 30) + timedelta(days=int(value))
-        value = cell_text(value)
-    text = str(value).strip()
-    text = re.sub(r"\s.*$", "", text)  # "2023/5/6 0:00:00"
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-    raise ValueError(text)
-
-
-def cell_bool(value: Any) -> bool:
-    text = cell_text(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(text)
+    def summary(self) -> list[tuple[str, Any]]:
+        rows, *rest = super().summary()
+        return [
+            rows,
+            (_("Customers added"), self.customers_added),
+            (_("Customers updated"), self.customers_updated),
+            (_("Vehicles added"), self.vehicles_added),
+            (_("Vehicles updated"), self.vehicles_updated),
+            *rest,
+        ]
 
 
 def cell_kind(value: Any) -> str:
@@ -202,63 +158,9 @@ def cell_kind(value: Any) -> str:
     raise ValueError(text)
 
 
-def cell_int(value: Any) -> int:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    text = re.sub(r"[,，\s]|km|公里", "", str(value).lower())
-    return int(float(text))
-
-
-# --- reading the workbook ---------------------------------------------------------------------
-def _load_rows(path: Path) -> list[list[Any]]:
-    """The first sheet's cells, row by row from A1 (python-calamine: a 50k-row file reads in
-    about a second, openpyxl needs over a minute)."""
-    from python_calamine import CalamineWorkbook
-
-    if not path.exists():
-        raise UsageError(_("The file {file} does not exist.").format(file=path))
-    try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        rows = [list(r) for r in sheet.to_python(skip_empty_area=False)]
-        merged = sheet.merged_cell_ranges or []
-    except Exception:
-        raise UsageError(
-            _("{file} is not an Excel workbook (.xlsx) that can be read.").format(file=path)
-        ) from None
-    # merged cells: every cell of the range reads the top-left value
-    for (r0, c0), (r1, c1) in merged:
-        if r0 >= len(rows):
-            continue
-        top = rows[r0][c0] if c0 < len(rows[r0]) else None
-        for r in range(r0, min(r1, len(rows) - 1) + 1):
-            row = rows[r]
-            while len(row) <= c1:
-                row.append(None)
-            for c in range(c0, c1 + 1):
-                row[c] = top
-    return rows
-
-
-def find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str], dict[str, str]]:
-    """(index of the header row, column index → field, field → header text as written)."""
-    for i, row in enumerate(rows[:20]):
-        mapping: dict[int, str] = {}
-        written: dict[str, str] = {}
-        for j, value in enumerate(row):
-            f = _ALIASES.get(_norm_header(value))
-            if f and f not in written:
-                mapping[j] = f
-                written[f] = str(value).strip()
-        if "name" in written and len(mapping) >= 2:
-            return i, mapping, written
-    raise UsageError(
-        _(
-            "No header row found: the first 20 rows need a column for the name (客户名称 or Name) "
-            "and at least one more known column."
-        )
-    )
+def customer_header(rows: list[list[Any]]) -> HeaderRow:
+    """The header row of a customer sheet: a name column and at least one more known column."""
+    return find_header(rows, ALIASES, required=("name",), min_known=2)
 
 
 @dataclass
@@ -270,19 +172,19 @@ class _Parsed:
 
 
 def parse_rows(path: Path) -> tuple[list[_Parsed], list[RowError], list[RowError], int]:
-    rows = _load_rows(path)
-    header_at, mapping, written = find_header(rows)
+    rows = load_rows(path)
+    header = customer_header(rows)
+    written = header.written
     parsed: list[_Parsed] = []
     errors: list[RowError] = []
     warnings: list[RowError] = []
     seen: dict[tuple[str, ...], int] = {}
     vin_rows: dict[str, tuple[int, str]] = {}
     count = 0
-    for index in range(header_at + 1, len(rows)):
+    for index in range(header.index + 1, len(rows)):
         excel_row = index + 1
-        raw = rows[index]
-        values: dict[str, Any] = {f: raw[j] if j < len(raw) else None for j, f in mapping.items()}
-        if all(cell_text(v) == "" for v in values.values()):
+        values = row_values(rows[index], header)
+        if is_empty(values.values()):
             continue  # an empty row
         count += 1
         row_errors: list[RowError] = []
@@ -298,7 +200,7 @@ def parse_rows(path: Path) -> tuple[list[_Parsed], list[RowError], list[RowError
                 if f in DATE_FIELDS:
                     data[f] = cell_date(v)
                 elif f in BOOL_FIELDS:
-                    data[f] = cell_bool(v)
+                    data[f] = cell_bool(v, true=_MORE_TRUE)
                 elif f == "kind":
                     data[f] = cell_kind(v)
                 elif f == "mileage_km":
@@ -368,11 +270,11 @@ def import_customers(
     *,
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
-) -> ImportResult:
+) -> CustomerImportResult:
     """Import customers (and their vehicles) from ``path``; see the module's rules."""
     require(actor, Permission.EDIT_CUSTOMERS)
     parsed, errors, warnings, count = parse_rows(Path(path))
-    result = ImportResult(rows=count, errors=errors, warnings=warnings, dry_run=dry_run)
+    result = CustomerImportResult(rows=count, errors=errors, warnings=warnings, dry_run=dry_run)
     now = utcnow()
     with db.uow(actor, write=True) as uow, uow.session.no_autoflush:
         s = uow.session
@@ -512,40 +414,6 @@ def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) ->
         "after": {k: _jsonable(v) for k, v in row.items()},
         "note": "",
     }
-
-
-def write_import_report(result: ImportResult, out: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Import report")[:31]
-    bold = Font(bold=True)
-    summary = [
-        (_("Rows read"), result.rows),
-        (_("Customers added"), result.customers_added),
-        (_("Customers updated"), result.customers_updated),
-        (_("Vehicles added"), result.vehicles_added),
-        (_("Vehicles updated"), result.vehicles_updated),
-        (_("Rows rejected"), result.rejected_rows),
-        (_("Dry run (nothing saved)"), _("yes") if result.dry_run else _("no")),
-    ]
-    for label, value in summary:
-        ws.append([label, value])
-    ws.append([])
-    ws.append([_("Row"), _("Column"), _("Problem"), _("Kind")])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    for e in result.errors:
-        ws.append([e.row, e.column, e.message, _("error")])
-    for w in result.warnings:
-        ws.append([w.row, w.column, w.message, _("warning")])
-    ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["B"].width = 16
-    ws.column_dimensions["C"].width = 90
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
 
 
 # --- export and template ----------------------------------------------------------------------

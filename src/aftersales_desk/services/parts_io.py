@@ -4,7 +4,7 @@ transaction; rejected rows are reported with row, column and reason) and ``expor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,23 @@ from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.money import MINOR_PER_UNIT, parse_money
 from aftersales_desk.domain.roles import Permission
-from aftersales_desk.errors import UsageError, ValidationError
+from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import N_, _, current_language
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.parts_catalog import PartInput, apply_part, validate_part
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
+from aftersales_desk.services.xlsx_io import (
+    HeaderRow,
+    RowError,
+    cell_bool,
+    cell_int,
+    cell_text,
+    find_header,
+    is_empty,
+    load_rows,
+    write_import_report,
+)
+from aftersales_desk.services.xlsx_io import ImportResult as BaseImportResult
 
 # field → (English header, Chinese header, kind); the first two are what ``export`` writes
 PART_COLUMNS: list[tuple[str, str, str, str]] = [
@@ -53,55 +65,45 @@ SYNONYMS = {
     "max": "max_qty",
 }
 REQUIRED = ("part_no", "name")
-TRUE = {"1", "yes", "y", "true", "是", "启用", "√", "x"}
-FALSE = {"0", "no", "n", "false", "否", "停用", ""}
+MORE_TRUE = ("启用",)
+MORE_FALSE = ("停用",)
 
-
-def _norm(header: Any) -> str:
-    return "".join(str(header or "").split()).lower().rstrip(".:：")
-
-
-HEADER_MAP: dict[str, str] = {
-    **{_norm(k): v for k, v in SYNONYMS.items()},
-    **{_norm(en): key for key, en, _zh, _k in PART_COLUMNS},
-    **{_norm(zh): key for key, _en, zh, _k in PART_COLUMNS},
-    **{_norm(key): key for key, _en, _zh, _k in PART_COLUMNS},
+# field → the headers that mean it (Chinese and English first, as export writes them)
+ALIASES: dict[str, list[str]] = {
+    key: [zh, en, *(s for s, k in SYNONYMS.items() if k == key)]
+    for key, en, zh, _kind in PART_COLUMNS
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    reason: str
-
-
 @dataclass
-class ImportResult:
+class PartsImportResult(BaseImportResult):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
 
     @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.rejected})
+    def rejected(self) -> list[RowError]:
+        return self.errors
+
+    def summary(self) -> list[tuple[str, Any]]:
+        rows, *rest = super().summary()
+        return [
+            rows,
+            (_("New"), self.created),
+            (_("Updated"), self.updated),
+            (_("Unchanged"), self.unchanged),
+            *rest,
+        ]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+ImportResult = PartsImportResult  # the name the parts tab imports
 
 
 def _convert(kind: str, value: Any) -> Any:
     if kind == "text":
-        return _text(value)
+        return cell_text(value)
     if kind == "money":
-        if value is None or _text(value) == "":
+        if value is None or cell_text(value) == "":
             return 0
         if isinstance(value, float):
             value = Decimal(str(value))
@@ -110,43 +112,18 @@ def _convert(kind: str, value: Any) -> Any:
             raise ValueError(_("This value cannot be negative."))
         return minor
     if kind == "int":
-        text = _text(value)
-        if text == "":
-            return 0
         try:
-            number = Decimal(text)
-        except Exception:
-            raise ValueError(_("Not a whole number: {value}").format(value=text)) from None
-        if number != number.to_integral_value() or number < 0:
-            raise ValueError(_("Not a whole number: {value}").format(value=text))
-        return int(number)
+            return cell_int(value)
+        except ValueError:
+            raise ValueError(
+                _("Not a whole number: {value}").format(value=cell_text(value))
+            ) from None
     if kind == "bool":
-        text = _text(value).lower()
-        if text in TRUE or value is True:
-            return True
-        if text in FALSE or value is False:
-            return False
-        raise ValueError(_("Not yes or no: {value}").format(value=text))
+        try:
+            return cell_bool(value, true=MORE_TRUE, false=MORE_FALSE)
+        except ValueError:
+            raise ValueError(_("Not yes or no: {value}").format(value=cell_text(value))) from None
     raise AssertionError(kind)
-
-
-def _load_rows(path: Path) -> tuple[list[Any], Any]:
-    from openpyxl import load_workbook
-
-    if not path.is_file():
-        raise UsageError(_("No file at {path}.").format(path=path))
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception:
-        raise UsageError(
-            _("{path} is not an Excel workbook (.xlsx) that can be read.").format(path=path)
-        ) from None
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        raise UsageError(_("{path} is empty.").format(path=path))
-    return list(header), (rows, wb)
 
 
 def import_parts(
@@ -156,51 +133,40 @@ def import_parts(
     *,
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
-) -> ImportResult:
+) -> PartsImportResult:
     """Read ``path`` and insert or update parts; see the module docstring for the rules."""
     require(actor, Permission.EDIT_PARTS)
     path = Path(path)
-    header, (rows, wb) = _load_rows(path)
-    try:
-        return _import_rows(db, actor, path, header, rows, dry_run=dry_run, progress=progress)
-    finally:
-        wb.close()
+    rows = load_rows(path)
+    header = find_header(rows, ALIASES, required=REQUIRED)
+    return _import_rows(db, actor, path, rows, header, dry_run=dry_run, progress=progress)
 
 
 def _import_rows(
     db: Database,
     actor: Actor,
     path: Path,
-    header: list[Any],
-    rows: Any,
+    rows: list[list[Any]],
+    header: HeaderRow,
     *,
     dry_run: bool,
     progress: Progress,
-) -> ImportResult:
-    columns: dict[int, str] = {}
-    for i, h in enumerate(header):
-        key = HEADER_MAP.get(_norm(h))
-        if key is not None and key not in columns.values():
-            columns[i] = key
-    missing = [k for k in REQUIRED if k not in columns.values()]
-    if missing:
-        names = {key: (en, zh) for key, en, zh, _k in PART_COLUMNS}
-        raise UsageError(
-            _("The file has no column {columns}; nothing was imported.").format(
-                columns=", ".join(f"{names[k][1]}/{names[k][0]}" for k in missing)
-            )
-        )
+) -> PartsImportResult:
+    columns = header.columns
     kinds = {key: kind for key, _en, _zh, kind in PART_COLUMNS}
-    titles = {i: _text(header[i]) for i in columns}
-    result = ImportResult(dry_run=dry_run)
+    titles = {i: header.written[key] for i, key in columns.items()}
+    result = PartsImportResult(dry_run=dry_run)
     seen: dict[str, int] = {}
     with db.uow(actor, write=True) as uow:
         s = uow.session
-        for n, raw in enumerate(rows, start=2):
+        for index in range(header.index + 1, len(rows)):
+            n = index + 1  # the row number Excel shows
             if n % 500 == 0:
-                progress.step(n, None)
-            if raw is None or all(v is None or _text(v) == "" for v in raw):
+                progress.step(index - header.index, len(rows) - header.index - 1)
+            raw = rows[index]
+            if is_empty(raw):
                 continue
+            result.rows += 1
             values: dict[str, Any] = {}
             errors: list[RowError] = []
             for i, key in columns.items():
@@ -210,7 +176,7 @@ def _import_rows(
                 except ValueError as exc:
                     errors.append(RowError(n, titles[i], str(exc)))
             if errors:
-                result.rejected.extend(errors)
+                result.errors.extend(errors)
                 continue
             existing = s.scalars(
                 select(Part).where(Part.part_no == str(values.get("part_no", "")).upper())
@@ -228,11 +194,11 @@ def _import_rows(
                 col = next(
                     (titles[i] for i, k in columns.items() if k == exc.field), exc.field or ""
                 )
-                result.rejected.append(RowError(n, col, exc.message))
+                result.errors.append(RowError(n, col, exc.message))
                 continue
             if data.part_no in seen:
                 col = next(titles[i] for i, k in columns.items() if k == "part_no")
-                result.rejected.append(
+                result.errors.append(
                     RowError(
                         n,
                         col,
@@ -250,7 +216,7 @@ def _import_rows(
                 ).first()
                 if other is not None:
                     col = next((titles[i] for i, k in columns.items() if k == "barcode"), "")
-                    result.rejected.append(
+                    result.errors.append(
                         RowError(
                             n,
                             col,
@@ -286,22 +252,8 @@ def _import_rows(
     return result
 
 
-def write_import_report(result: ImportResult, out: Path) -> None:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Rejected rows")[:31]
-    ws.append([_("Row"), _("Column"), _("Reason")])
-    for e in result.rejected:
-        ws.append([e.row, e.column, e.reason])
-    ws2 = wb.create_sheet(_("Summary")[:31])
-    ws2.append([_("New"), result.created])
-    ws2.append([_("Updated"), result.updated])
-    ws2.append([_("Unchanged"), result.unchanged])
-    ws2.append([_("Rejected rows"), result.rejected_rows])
-    ws2.append([_("Dry run"), _("yes") if result.dry_run else _("no")])
-    wb.save(out)
+# ``import parts --report`` writes the shared report (rejected rows, warnings, summary)
+__all__ = ["ImportResult", "PartsImportResult", "RowError", "write_import_report"]
 
 
 def export_parts(db: Database, actor: Actor, out: Path, *, progress: Progress = NO_PROGRESS) -> int:
