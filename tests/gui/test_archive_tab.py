@@ -104,3 +104,67 @@ def test_reveal_shows_numbers(qtbot, tab):
     qtbot.waitUntil(lambda: _card(tab).revealed, timeout=10000)
     assert _card(tab).phone == "13812345678"
     assert not tab.card_view.btn_reveal.isEnabled()
+
+
+def test_lost_customers_dialog_records_a_reason(qtbot, tab, monkeypatch):
+    from datetime import date, timedelta
+
+    from aftersales_desk.services.archive import VehicleInput, VisitInput
+    from aftersales_desk.ui.tabs.archive.lists import LostDialog
+
+    saved = tab.service.create_customer(
+        CustomerInput(name="赵六", phone="13700001111"), VehicleInput(plate="京B22222")
+    )
+    vehicle = tab.service.card(saved.id).vehicles[0]
+    tab.service.add_visit(
+        saved.id,
+        VisitInput(
+            visit_date=date.today() - timedelta(days=400), kind="repair", vehicle_id=vehicle.id
+        ),
+    )
+    dlg = LostDialog(tab.ctx, tab)
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.model.rowCount() == 1, timeout=10000)
+    assert dlg.model.row(0).plate == "京B22222" and dlg.model.row(0).phone == "137****1111"
+    assert "1" in dlg.lbl_churn.text() and len(dlg.churn) == LostDialog.CHURN_MONTHS
+
+    def give_reason(d):
+        d.cb_reason.setCurrentIndex(d.cb_reason.findData("competitor"))
+        d.ed_note.setText("去了另一家4S店")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dialogs.LostReasonDialog, "exec", give_reason)
+    dlg.view.selectRow(0)
+    dlg.on_reason()
+    qtbot.waitUntil(lambda: dlg.rows[0].reason != "", timeout=10000)
+    assert dlg.rows[0].reason == "competitor"
+
+
+def test_import_dialog_previews_then_imports(qtbot, tab, tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    from aftersales_desk.ui.tabs.archive.lists import ImportDialog
+
+    path = tmp_path / "客户.xlsx"
+    wb = Workbook()
+    wb.active.append(["客户档案"])
+    wb.active.append(["客户名称", "手机", "车牌号", "购车日期"])
+    wb.active.append(["王小明", 13800001111, "京A12345", "2023/5/6"])
+    wb.active.append(["钱七", "12345", "京A54321", "2023年13月1日"])
+    wb.save(path)
+    dlg = ImportDialog(tab.ctx, tab)
+    qtbot.addWidget(dlg)
+    dlg.preview(path)
+    qtbot.waitUntil(lambda: dlg.problems.rowCount() > 0, timeout=10000)
+    cells = {(dlg.problems.item(i, 0).text(), dlg.problems.item(i, 1).text()) for i in range(2)}
+    assert ("4", "手机") in cells or ("4", "购车日期") in cells
+    assert dlg.btn_import.isEnabled()
+    assert tab.service.page().rows == []  # the preview saved nothing
+    from PySide6.QtWidgets import QMessageBox
+
+    told = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: told.append(a))
+    dlg.btn_import.click()
+    qtbot.waitUntil(lambda: bool(told), timeout=10000)
+    assert [r.name for r in tab.service.page().rows] == ["王小明"]
+    assert not dlg.btn_import.isEnabled()

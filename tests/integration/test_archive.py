@@ -378,3 +378,99 @@ def test_checklist_is_configurable(db, svc, zhang, make_actor):
         svc.set_required_documents(["", " "])
     with pytest.raises(PermissionDenied):
         ArchiveService(db, make_actor(Role.CLERK)).set_required_documents(["x"])
+
+
+def test_lost_by_mileage_rate_and_rules(db, svc, zhang, make_actor):
+    from aftersales_desk.services.archive import LostRules
+
+    vehicle = svc.card(zhang).vehicles[0]
+    today = date(2025, 6, 1)
+    # the last visit (2025-01-01, 10 000 km) set the next service at 2025-07-01 or 15 000 km
+    svc.add_visit(
+        zhang,
+        VisitInput(
+            visit_date=date(2024, 6, 15), kind="maintenance", vehicle_id=vehicle.id, mileage_km=0
+        ),
+    )
+    svc.add_visit(
+        zhang,
+        VisitInput(
+            visit_date=date(2025, 1, 1),
+            kind="maintenance",
+            vehicle_id=vehicle.id,
+            mileage_km=10000,
+            next_due_date=date(2025, 7, 1),
+            next_due_km=15000,
+        ),
+    )
+    # one odometer reading (0 km = not read): no km per day, so the date counts: not overdue
+    assert svc.find_lost(today) == ([], 0)
+    # bought on 2024-06-15: 10 000 km in 200 days = 50 km/day; 5000 km more take 100 days →
+    # due 2025-04-11, before 2025-07-01, and 51 days overdue on 2025-06-01 (margin 30)
+    svc.update_vehicle(
+        vehicle.id,
+        VehicleInput(vin=VIN, plate="京AD12345", purchase_date=date(2024, 6, 15), mileage_km=10000),
+    )
+    rows, total = svc.find_lost(today)
+    assert total == 1 and rows[0].expected == date(2025, 4, 11)
+    assert rows[0].overdue_days == 51 and rows[0].phone == "138****5678"
+    # a wider margin: not lost yet
+    svc.set_lost_rules(LostRules(6, 60, 5000))
+    assert svc.lost(today) == []
+    assert svc.lost_rules() == LostRules(6, 60, 5000)
+    with pytest.raises(ValidationError):
+        svc.set_lost_rules(LostRules(0, 60, 5000))
+    with pytest.raises(PermissionDenied):
+        ArchiveService(db, make_actor(Role.CLERK)).set_lost_rules(LostRules(6, 30, 5000))
+
+
+def test_churn_rate_counts(db, svc):
+    # three vehicles, each seen once on 2024-01-10 (expected back 2024-07-08, lost from
+    # 2024-08-07 with the default 6 months and 30 days' margin); one returns in time, one
+    # after a free campaign visit only (not a return), one in September (too late)
+    ids = []
+    for i, plate in enumerate(("京A11111", "京A22222", "京A33333")):
+        c = svc.create_customer(
+            CustomerInput(name=f"客户{i}", phone=f"1380000000{i}"), VehicleInput(plate=plate)
+        ).id
+        v = svc.card(c).vehicles[0].id
+        svc.add_visit(c, VisitInput(visit_date=date(2024, 1, 10), kind="maintenance", vehicle_id=v))
+        ids.append((c, v))
+    (c0, v0), (c1, v1), (c2, v2) = ids
+    svc.add_visit(c0, VisitInput(visit_date=date(2024, 7, 20), kind="repair", vehicle_id=v0))
+    svc.add_visit(
+        c1,
+        VisitInput(
+            visit_date=date(2024, 7, 20), kind="campaign", vehicle_id=v1, free_campaign=True
+        ),
+    )
+    svc.add_visit(c2, VisitInput(visit_date=date(2024, 9, 2), kind="repair", vehicle_id=v2))
+    july, august, september = svc.churn([(2024, 7), (2024, 8), (2024, 9)])
+    assert (july.active, july.lost) == (3, 0)
+    assert (august.active, august.lost, august.rate) == (3, 2, 2 / 3)
+    assert (september.active, september.lost) == (1, 0)  # v0; v2 came back on the 2nd
+    assert svc.churn_rate(2024, 8) == (3, 2, 2 / 3)
+    lost = svc.lost(date(2024, 8, 20))
+    assert sorted(r.plate for r in lost) == ["京A22222", "京A33333"]
+
+
+def test_churn_report_cli(db_path, tmp_path, capsys):
+    from aftersales_desk.services.bootstrap import local_actor, open_database
+
+    db = open_database(db_path)
+    svc = ArchiveService(db, local_actor(db, "admin"))
+    c = svc.create_customer(CustomerInput(name="张三"), VehicleInput(plate="京A12345")).id
+    v = svc.card(c).vehicles[0].id
+    svc.add_visit(c, VisitInput(visit_date=date(2024, 1, 10), kind="maintenance", vehicle_id=v))
+    db.dispose()
+    out = tmp_path / "churn.xlsx"
+    args = ["report", "churn-monthly", "--db", str(db_path), "--month", "2024-08"]
+    assert main([*args, "--out", str(out), "--lang", "en"]) == 0
+    ws = load_workbook(out).active
+    rows = [
+        tuple(c.value for c in r) for r in ws.iter_rows() if r[0].value in ("2024-08", "2024-07")
+    ]
+    assert rows == [("2024-07", 1, 0, "0.0%"), ("2024-08", 1, 1, "100.0%")]
+    pdf = tmp_path / "churn.pdf"
+    assert main([*args, "--out", str(pdf)]) == 0 and pdf.read_bytes().startswith(b"%PDF")
+    assert main([*args, "--out", str(tmp_path / "x.csv")]) == 2

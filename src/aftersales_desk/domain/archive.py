@@ -8,8 +8,11 @@ callers decide whether a field is required.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
@@ -199,3 +202,114 @@ def pinyin_keys(name: str) -> tuple[str, str]:
 def normalize_query(raw: str) -> str:
     """A search term as stored keys are written: upper-case Latin, no dots, dashes or spaces."""
     return re.sub(r"[\s·•・\-]", "", raw or "").upper()
+
+
+# --- lost customers -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PaidVisit:
+    """A visit that counts as a return (free campaign visits do not)."""
+
+    day: date
+    mileage_km: int = 0
+    next_due_date: date | None = None
+    next_due_km: int | None = None
+
+
+MIN_INTERVAL_DAYS = 30
+
+
+def km_per_day(history: Sequence[PaidVisit], since: date | None = None) -> float | None:
+    """How far the vehicle is driven per day, from its odometer readings (and 0 km on its
+    purchase date ``since``); None without two readings at least a month apart."""
+    readings = [(since, 0)] if since is not None else []
+    readings += [(v.day, v.mileage_km) for v in history if v.mileage_km > 0]
+    if len(readings) < 2:
+        return None
+    (d0, k0), (d1, k1) = readings[0], readings[-1]
+    days = (d1 - d0).days
+    if days < MIN_INTERVAL_DAYS or k1 <= k0:
+        return None
+    return (k1 - k0) / days
+
+
+def expected_return(
+    history: Sequence[PaidVisit],
+    *,
+    default_days: int,
+    service_km: int = 0,
+    since: date | None = None,
+) -> date:
+    """When a vehicle is expected back after the last of ``history`` (its paid visits, oldest
+    first; ``since`` its purchase date).
+
+    1. The next maintenance the last visit set: its date, or the day its mileage is reached at
+       the vehicle's own km per day, whichever comes first.
+    2. Else the vehicle's own average interval between visits (at least a month).
+    3. Else the branch's service interval in km at the vehicle's own km per day.
+    4. Else the branch's default interval in days."""
+    last = history[-1]
+    due: list[date] = []
+    if last.next_due_date is not None:
+        due.append(last.next_due_date)
+    rate = km_per_day(history, since)
+    if rate and last.next_due_km and last.mileage_km and last.next_due_km > last.mileage_km:
+        due.append(
+            last.day + timedelta(days=math.ceil((last.next_due_km - last.mileage_km) / rate))
+        )
+    if due:
+        return min(due)
+    if len(history) >= 2:
+        interval = (last.day - history[0].day).days / (len(history) - 1)
+        return last.day + timedelta(days=max(MIN_INTERVAL_DAYS, round(interval)))
+    if rate and service_km > 0:
+        return last.day + timedelta(days=max(MIN_INTERVAL_DAYS, math.ceil(service_km / rate)))
+    return last.day + timedelta(days=default_days)
+
+
+@dataclass(frozen=True, slots=True)
+class Lapse:
+    """After visit ``day`` the vehicle was expected by ``expected`` and counts as lost from
+    ``lost_from`` (expected plus the margin) unless it came back before: ``returned``."""
+
+    day: date
+    expected: date
+    lost_from: date
+    returned: date | None
+
+    @property
+    def lost(self) -> bool:
+        return self.returned is None or self.returned > self.lost_from
+
+
+def lapses(
+    history: Sequence[PaidVisit],
+    *,
+    default_days: int,
+    margin_days: int,
+    service_km: int = 0,
+    since: date | None = None,
+) -> list[Lapse]:
+    """For each paid visit, what was expected after it, knowing only the visits up to it."""
+    out = []
+    for i, visit in enumerate(history):
+        expected = expected_return(
+            history[: i + 1], default_days=default_days, service_km=service_km, since=since
+        )
+        returned = history[i + 1].day if i + 1 < len(history) else None
+        out.append(Lapse(visit.day, expected, expected + timedelta(days=margin_days), returned))
+    return out
+
+
+def churn_in_month(lapsed: Sequence[Lapse], start: date, end: date) -> tuple[bool, bool]:
+    """(active at ``start``, lost in [start, end)) for one vehicle: active if its latest visit
+    before the month had not yet run out; lost if, from then on, a visit before ``end`` ran out
+    inside the month without a return in time."""
+    before = [i for i, lp in enumerate(lapsed) if lp.day < start]
+    if not before or lapsed[before[-1]].lost_from < start:
+        return False, False
+    for lp in lapsed[before[-1] :]:
+        if lp.day >= end:
+            break
+        if start <= lp.lost_from < end and lp.lost:
+            return True, True
+    return True, False

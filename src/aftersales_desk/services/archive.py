@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data import audit
@@ -34,10 +35,14 @@ from aftersales_desk.data.models.archive import (
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.archive import (
+    PaidVisit,
     check_id_number,
     check_phone,
     check_plate,
     check_vin,
+    churn_in_month,
+    expected_return,
+    lapses,
     mask_id,
     mask_phone,
 )
@@ -206,6 +211,26 @@ class CustomerCard:
 class Saved:
     id: uuid.UUID
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LostRules:
+    default_months: int  # expected interval of a vehicle with nothing better to go by
+    margin_days: int  # overdue by more than this = lost
+    service_km: int  # km between services, for vehicles with a known km per day
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnMonth:
+    year: int
+    month: int
+    active: int  # vehicles active at the month's start
+    lost: int  # of them, lost during the month
+    rate: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{self.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -839,84 +864,145 @@ class ArchiveService:
         return Page(out, last if len(out) >= limit else None)
 
     # --- lost customers ---------------------------------------------------------------------------
-    def lost(self, today: date | None = None, limit: int = 1000) -> list[LostRow]:
-        """Vehicles whose expected next visit is overdue by more than the branch's margin.
+    def _lost_rules(self) -> dict[str, int]:
+        rules = self.lost_rules()
+        return {
+            "default_days": rules.default_months * 30,
+            "margin_days": rules.margin_days,
+            "service_km": rules.service_km,
+        }
 
-        Expected next visit: the last visit's next-maintenance date if given, else the vehicle's
-        own average interval between visits, else the branch default (months). Free campaign
-        visits do not count as a return."""
+    def lost_rules(self) -> LostRules:
         settings = SettingsService(self.db, self.actor).all()
-        default_days = int(settings["archive_lost_months"]) * 30
-        margin = int(settings["archive_lost_margin_days"])
+        return LostRules(
+            int(settings["archive_lost_months"]),
+            int(settings["archive_lost_margin_days"]),
+            int(settings["archive_service_km"]),
+        )
+
+    def set_lost_rules(self, rules: LostRules) -> LostRules:
+        """When the branch counts a vehicle as lost (manager or admin)."""
+        for value, low, high, name in (
+            (rules.default_months, 1, 36, "archive_lost_months"),
+            (rules.margin_days, 0, 365, "archive_lost_margin_days"),
+            (rules.service_km, 500, 100000, "archive_service_km"),
+        ):
+            if not isinstance(value, int) or not low <= value <= high:
+                raise ValidationError(
+                    _("{value} is outside {low}–{high}.").format(value=value, low=low, high=high),
+                    field=name,
+                )
+        SettingsService(self.db, self.actor).update(
+            {
+                "archive_lost_months": rules.default_months,
+                "archive_lost_margin_days": rules.margin_days,
+                "archive_service_km": rules.service_km,
+            }
+        )
+        return rules
+
+    def _histories(
+        self, s: Session, until: date
+    ) -> Iterator[tuple[uuid.UUID, date | None, list[PaidVisit]]]:
+        """(vehicle, purchase date, paid visits up to ``until`` oldest first) per vehicle of the
+        branch: one ordered scan of the visits (a million rows take a few seconds)."""
+        conn = s.connection()
+        branch = self.actor.branch_id.hex if self.actor.branch_id else None
+        day = _date_cache()
+        purchased = {
+            vid: day(d)
+            for vid, d in conn.exec_driver_sql(
+                "SELECT id, purchase_date FROM vehicles "
+                "WHERE branch_id IS ? AND purchase_date IS NOT NULL",
+                (branch,),
+            )
+        }
+        rows = conn.exec_driver_sql(
+            "SELECT vehicle_id, visit_date, mileage_km, next_due_date, next_due_km FROM visits "
+            "WHERE branch_id IS ? AND vehicle_id IS NOT NULL AND free_campaign = 0 "
+            "AND visit_date <= ? ORDER BY vehicle_id, visit_date",
+            (branch, until.isoformat()),
+        )
+        current: str | None = None
+        history: list[PaidVisit] = []
+        for vid, visited, km, due_date, due_km in rows:
+            if vid != current:
+                if current is not None:
+                    yield uuid.UUID(hex=current), purchased.get(current), history
+                current, history = vid, []
+            history.append(
+                PaidVisit(day(visited), km or 0, day(due_date) if due_date else None, due_km)
+            )
+        if current is not None:
+            yield uuid.UUID(hex=current), purchased.get(current), history
+
+    def find_lost(self, today: date | None = None, limit: int = 1000) -> tuple[list[LostRow], int]:
+        """(the ``limit`` most overdue lost vehicles, how many are lost in all).
+
+        A vehicle is lost when its expected return (``domain.archive.expected_return``: the next
+        maintenance its last visit set, by date or by mileage at its own km per day, else its
+        own interval between visits, else the branch default) is overdue by more than the
+        branch's margin. Free campaign visits do not count as a return."""
+        rules = self._lost_rules()
+        margin = rules.pop("margin_days")
         today = today or date.today()
-        out: list[LostRow] = []
+        overdue: list[tuple[int, uuid.UUID, date, date]] = []
         with self.db.uow(self.actor) as uow:
             s = uow.session
-            stats = (
-                select(
-                    Visit.vehicle_id.label("vid"),
-                    func.max(Visit.visit_date).label("last"),
-                    func.min(Visit.visit_date).label("first"),
-                    func.count().label("n"),
-                )
-                .where(Visit.vehicle_id.is_not(None), Visit.free_campaign.is_(False))
-                .group_by(Visit.vehicle_id)
-                .subquery()
-            )
-            q = (
-                select(
-                    Vehicle.id,
-                    Vehicle.plate,
-                    Vehicle.vin,
-                    Customer.id,
-                    Customer.customer_no,
-                    Customer.name,
-                    Customer.phone,
-                    stats.c.last,
-                    stats.c.first,
-                    stats.c.n,
-                )
-                .join(stats, stats.c.vid == Vehicle.id)
-                .join(Customer, Customer.id == Vehicle.customer_id)
-                .where(Customer.branch_id == self.actor.branch_id)
-                .where(stats.c.last < today - timedelta(days=margin + 30))
-            )
-            reasons = {
-                vid: reason
-                for vid, reason in s.execute(
-                    select(LostReason.vehicle_id, LostReason.reason).order_by(LostReason.noted_on)
-                )
-            }
-            for vid, plate, vin, cid, no, name, phone, last, first, n in s.execute(q):
-                last = _as_date(last)
-                first = _as_date(first)
-                next_due = s.scalars(
-                    select(Visit.next_due_date)
-                    .where(Visit.vehicle_id == vid, Visit.visit_date == last)
-                    .limit(1)
-                ).first()
-                if next_due is None:
-                    interval = (last - first).days / (n - 1) if n > 1 else default_days
-                    next_due = last + timedelta(days=max(30, int(interval)))
-                overdue = (today - next_due).days
-                if overdue <= margin:
-                    continue
-                out.append(
-                    LostRow(
-                        vid,
-                        cid,
-                        no,
-                        name,
-                        mask_phone(phone),
-                        plate or vin,
-                        last,
-                        next_due,
-                        overdue,
-                        reasons.get(vid, ""),
+            for vid, since, history in self._histories(s, today):
+                expected = expected_return(history, since=since, **rules)
+                days = (today - expected).days
+                if days > margin:
+                    overdue.append((days, vid, history[-1].day, expected))
+            overdue.sort(key=lambda r: (-r[0], r[1]))
+            top = overdue[:limit]
+            ids = [r[1] for r in top]
+            info: dict[uuid.UUID, tuple[Any, ...]] = {}
+            reasons: dict[uuid.UUID, str] = {}
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                for row in s.execute(
+                    select(
+                        Vehicle.id,
+                        Vehicle.plate,
+                        Vehicle.vin,
+                        Customer.id,
+                        Customer.customer_no,
+                        Customer.name,
+                        Customer.phone,
                     )
+                    .join(Customer, Customer.id == Vehicle.customer_id)
+                    .where(Vehicle.id.in_(chunk))
+                ):
+                    info[row[0]] = tuple(row[1:])
+                for vid, reason in s.execute(
+                    select(LostReason.vehicle_id, LostReason.reason)
+                    .where(LostReason.vehicle_id.in_(chunk))
+                    .order_by(LostReason.noted_on, LostReason.created_at)
+                ):
+                    reasons[vid] = reason  # the latest wins
+        out = []
+        for days, vid, last, expected in top:
+            plate, vin, cid, no, name, phone = info[vid]
+            out.append(
+                LostRow(
+                    vid,
+                    cid,
+                    no,
+                    name,
+                    mask_phone(phone),
+                    plate or vin,
+                    last,
+                    expected,
+                    days,
+                    reasons.get(vid, ""),
                 )
-        out.sort(key=lambda r: -r.overdue_days)
-        return out[:limit]
+            )
+        return out, len(overdue)
+
+    def lost(self, today: date | None = None, limit: int = 1000) -> list[LostRow]:
+        """The ``limit`` most overdue lost vehicles (see ``find_lost``)."""
+        return self.find_lost(today, limit)[0]
 
     def record_lost_reason(self, vehicle_id: uuid.UUID, reason: str, note: str = "") -> None:
         require(self.actor, Permission.EDIT_CUSTOMERS)
@@ -936,42 +1022,47 @@ class ArchiveService:
             )
             uow.commit()
 
-    def churn_rate(self, year: int, month: int) -> tuple[int, int, float]:
-        """(vehicles active before the month, of them lost by the month's end, rate).
-
-        Active: a paid (non-free-campaign) visit in the 12 months before the month. Lost: no
-        paid visit from then to the month's end although the default interval plus margin has
-        passed."""
-        settings = SettingsService(self.db, self.actor).all()
-        gap = int(settings["archive_lost_months"]) * 30 + int(settings["archive_lost_margin_days"])
-        start = date(year, month, 1)
-        end = date(year + (month == 12), month % 12 + 1, 1)
+    def churn(self, months: list[tuple[int, int]]) -> list[ChurnMonth]:
+        """The churn rate of each (year, month): of the vehicles active at the month's start
+        (their expected return plus the margin not yet passed), the share that was lost in
+        the month (that date passed inside it without a paid visit). Each expectation uses
+        only the visits known at the time, by the same rule as ``find_lost``. One scan."""
+        rules = self._lost_rules()
+        spans = [(date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)) for y, m in months]
+        if not spans:
+            return []
+        active = [0] * len(spans)
+        lost = [0] * len(spans)
+        until = max(end for _start, end in spans)
         with self.db.uow(self.actor) as uow:
-            last = (
-                select(Visit.vehicle_id.label("vid"), func.max(Visit.visit_date).label("last"))
-                .where(
-                    Visit.vehicle_id.is_not(None),
-                    Visit.free_campaign.is_(False),
-                    Visit.visit_date < end,
-                )
-                .group_by(Visit.vehicle_id)
-                .subquery()
-            )
-            active_since = start - timedelta(days=365)
-            base = (
-                select(func.count())
-                .select_from(last)
-                .where(last.c.last >= active_since - timedelta(days=gap))
-            )
-            active = uow.session.scalar(base) or 0
-            lost = (
-                uow.session.scalar(base.where(and_(last.c.last < end - timedelta(days=gap)))) or 0
-            )
-        return active, lost, (lost / active if active else 0.0)
+            for _vid, since, history in self._histories(uow.session, until):
+                lapsed = lapses(history, since=since, **rules)
+                for i, (start, end) in enumerate(spans):
+                    was_active, was_lost = churn_in_month(lapsed, start, end)
+                    active[i] += was_active
+                    lost[i] += was_lost
+        return [
+            ChurnMonth(y, m, a, n, n / a if a else 0.0)
+            for (y, m), a, n in zip(months, active, lost, strict=True)
+        ]
+
+    def churn_rate(self, year: int, month: int) -> tuple[int, int, float]:
+        """(vehicles active at the month's start, of them lost in the month, rate)."""
+        c = self.churn([(year, month)])[0]
+        return c.active, c.lost, c.rate
 
 
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+def _date_cache() -> Callable[[str], date]:
+    """date.fromisoformat with memory: a million visits have a few thousand distinct days."""
+    cache: dict[str, date] = {}
+
+    def day(text: str) -> date:
+        d = cache.get(text)
+        if d is None:
+            d = cache[text] = date.fromisoformat(str(text)[:10])
+        return d
+
+    return day
 
 
 def add_visit_row(

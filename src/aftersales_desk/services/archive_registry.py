@@ -206,3 +206,59 @@ def _closed_orders(s: Session) -> list[str]:
         _("Work order {number} is closed but has no visit on the service card.").format(number=r[0])
         for r in rows
     ]
+
+
+def _write_churn_report(db: Database, actor: Actor, period, out, progress) -> None:
+    """``report churn-monthly --month YYYY-MM``: the churn rate of the month and the eleven
+    before it (vehicles active at each month's start, of them lost in the month, the rate)."""
+    from aftersales_desk.reports.tables import TableReport, write_table
+    from aftersales_desk.services.archive import ArchiveService
+    from aftersales_desk.services.settings import SettingsService
+
+    y, m = period.start.year, period.start.month
+    months = []
+    for _i in range(12):
+        months.append((y, m))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    progress.step(0, 2)
+    service = ArchiveService(db, actor)
+    churn = service.churn(months[::-1])
+    rules = service.lost_rules()
+    progress.step(1, 2)
+    this = churn[-1]
+    branch = SettingsService(db, actor).branch()
+    report = TableReport(
+        title=_("Customer churn {month}").format(month=period.label),
+        subtitle=_(
+            "{branch} — {lost} of {active} active vehicles lost ({rate:.1%}); lost = expected "
+            "return overdue by more than {margin} days, default interval {months} months"
+        ).format(
+            branch=branch.name,
+            lost=this.lost,
+            active=this.active,
+            rate=this.rate,
+            margin=rules.margin_days,
+            months=rules.default_months,
+        ),
+        columns=[_("Month"), _("Active at the start"), _("Lost in the month"), _("Churn rate")],
+        rows=[[c.label, c.active, c.lost, f"{c.rate:.1%}"] for c in churn],
+    )
+    write_table(report, out)
+    progress.step(2, 2)
+
+
+def _register_reports() -> None:
+    from aftersales_desk.services.report_registry import ReportSpec, register
+
+    register(
+        ReportSpec(
+            name="churn-monthly",
+            title=N_("Customer churn per month"),
+            formats=("xlsx", "pdf"),
+            periods=("month",),
+            write=_write_churn_report,
+        )
+    )
+
+
+_register_reports()

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     ],
     "archive_lost_months": 6,
     "archive_lost_margin_days": 30,
+    "archive_service_km": 5000,  # km between services, for vehicles with a known km per day
     # daily schedule: the branch's zone for due times, China's holidays on/off, how many days
     # back undone duties stay on the agenda
     "schedule_timezone": "Asia/Shanghai",

@@ -29,6 +29,7 @@ from aftersales_desk.services.archive import (
     VISIT_KIND_LABELS,
     CustomerCard,
     CustomerInput,
+    LostRules,
     VehicleInput,
     VehicleRow,
     VisitInput,
@@ -376,3 +377,44 @@ class LostReasonDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(_buttons(self))
+
+
+class LostRulesDialog(QDialog):
+    """When a vehicle counts as lost: the default interval, the margin, the km between services."""
+
+    def __init__(self, rules: LostRules, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("Lost customer rules"))
+        self.sp_months = QSpinBox()
+        self.sp_months.setRange(1, 36)
+        self.sp_months.setSuffix(_(" months"))
+        self.sp_months.setValue(rules.default_months)
+        self.sp_margin = QSpinBox()
+        self.sp_margin.setRange(0, 365)
+        self.sp_margin.setSuffix(_(" days"))
+        self.sp_margin.setValue(rules.margin_days)
+        self.sp_km = QSpinBox()
+        self.sp_km.setRange(500, 100000)
+        self.sp_km.setSingleStep(500)
+        self.sp_km.setSuffix(" km")
+        self.sp_km.setValue(rules.service_km)
+        note = QLabel(
+            _(
+                "A vehicle is expected back at the next maintenance its last visit set (date or "
+                "mileage at its own km per day), else after its own usual interval, else after "
+                "the default interval. It counts as lost once that is overdue by the margin; "
+                "free campaign visits are not a return."
+            )
+        )
+        note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow(_("Default interval"), self.sp_months)
+        form.addRow(_("Margin"), self.sp_margin)
+        form.addRow(_("Km between services"), self.sp_km)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(_buttons(self))
+
+    def values(self) -> LostRules:
+        return LostRules(self.sp_months.value(), self.sp_margin.value(), self.sp_km.value())

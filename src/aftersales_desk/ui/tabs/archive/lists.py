@@ -24,7 +24,12 @@ from PySide6.QtWidgets import (
 
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import N_, _
-from aftersales_desk.services.archive import LOST_REASONS, ArchiveService, LostRow
+from aftersales_desk.services.archive import (
+    LOST_REASONS,
+    ArchiveService,
+    ChurnMonth,
+    LostRow,
+)
 from aftersales_desk.services.archive_work_orders import (
     WorkOrderRow,
     WorkOrderService,
@@ -170,16 +175,22 @@ class WorkOrdersDialog(QDialog):
 
 
 class LostDialog(QDialog):
-    """Lost customers 流失客户 and the reason when found out; the churn of the last months."""
+    """Lost customers 流失客户 and the reason when found out; the churn of the last months and the
+    branch's rules (manager)."""
+
+    CHURN_MONTHS = 6
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.service = ArchiveService(ctx.db, ctx.actor)
         self.setWindowTitle(_("Lost customers"))
-        self.resize(1000, 520)
+        self.resize(1000, 560)
         self.rows: list[LostRow] = []
+        self.total = 0
+        self.churn: list[ChurnMonth] = []
         self.lbl_churn = QLabel()
+        self.lbl_churn.setWordWrap(True)
         self.model = LazyTableModel(
             [
                 Column("customer_no", N_("Customer no.")),
@@ -198,10 +209,14 @@ class LostDialog(QDialog):
         self.btn_reason = QPushButton(_("Record reason…"))
         self.btn_reason.setEnabled(ctx.actor.can(Permission.EDIT_CUSTOMERS))
         self.btn_reason.clicked.connect(self.on_reason)
+        self.btn_rules = QPushButton(_("Rules…"))
+        self.btn_rules.setToolTip(_("When a vehicle counts as lost"))
+        self.btn_rules.setEnabled(ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS))
+        self.btn_rules.clicked.connect(self.on_rules)
         layout = QVBoxLayout(self)
         layout.addWidget(self.lbl_churn)
         layout.addWidget(self.view)
-        layout.addLayout(_close_row(self, [self.btn_reason]))
+        layout.addLayout(_close_row(self, [self.btn_reason, self.btn_rules]))
         self.load()
 
     def load(self) -> None:
@@ -211,23 +226,26 @@ class LostDialog(QDialog):
             today = date.today()
             months = []
             y, m = today.year, today.month
-            for _i in range(3):
+            for _i in range(self.CHURN_MONTHS):
                 m -= 1
                 if m == 0:
                     y, m = y - 1, 12
-                months.append((f"{y}-{m:02d}", self.service.churn_rate(y, m)))
-            return self.service.lost(), months
+                months.append((y, m))
+            rows, total = self.service.find_lost()
+            return rows, total, self.service.churn(months[::-1])
 
         def shown(result) -> None:
-            self.rows, months = result
+            self.rows, self.total, self.churn = result
             self.model.reload()
             self.view.resizeColumnsToContents()
             self.lbl_churn.setText(
-                _("{n} vehicles overdue. Churn: {months}").format(
-                    n=len(self.rows),
+                _(
+                    "{n} vehicles lost, the {shown} most overdue listed. Churn per month: {months}"
+                ).format(
+                    n=self.total,
+                    shown=len(self.rows),
                     months="; ".join(
-                        f"{label} {rate:.1%} ({lost}/{active})"
-                        for label, (active, lost, rate) in months
+                        f"{c.label} {c.rate:.1%} ({c.lost}/{c.active})" for c in self.churn
                     ),
                 )
             )
@@ -253,6 +271,17 @@ class LostDialog(QDialog):
                 parent=self,
                 on_success=lambda _r: self.load(),
                 changes={"archive"},
+            )
+
+    def on_rules(self) -> None:
+        dlg = dialogs.LostRulesDialog(self.service.lost_rules(), self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            rules = dlg.values()
+            self.ctx.ops.run(
+                lambda _p: self.service.set_lost_rules(rules),
+                parent=self,
+                on_success=lambda _r: self.load(),
+                changes={"settings"},
             )
 
 
