@@ -474,3 +474,50 @@ def test_churn_report_cli(db_path, tmp_path, capsys):
     pdf = tmp_path / "churn.pdf"
     assert main([*args, "--out", str(pdf)]) == 0 and pdf.read_bytes().startswith(b"%PDF")
     assert main([*args, "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_ls_customers_unmasked_only_for_allowed_roles_and_audited(db, admin, make_actor, zhang):
+    import aftersales_desk.services.modules  # noqa: F401
+    from aftersales_desk.services.listing import LISTINGS
+
+    warehouse = make_actor(Role.WAREHOUSE)
+    before = _count(db, AuditEntry)
+    keeper = list(LISTINGS["customers"](db, warehouse, {}))
+    assert keeper[0]["phone"] == "138****5678" and keeper[0]["id_number"] == "110105********002X"
+    assert _count(db, AuditEntry) == before  # nothing revealed, nothing to record
+    full = list(LISTINGS["customers"](db, admin, {"region": "海淀"}))
+    assert full == []  # a filter that matches nobody still records the unmasked listing
+    full = list(LISTINGS["customers"](db, admin, {}))
+    assert full[0]["phone"] == "13812345678"
+    with db.uow() as uow:
+        notes = uow.session.scalars(
+            select(AuditEntry.note).where(AuditEntry.action == "export")
+        ).all()
+    assert len(notes) == 2 and all("unmasked" in n for n in notes)
+
+
+def test_import_vertical_merges_numbers_as_text_and_english_headers(db, admin, svc, tmp_path):
+    """A customer's cells merged down over their vehicles' rows, mileage and phone typed as
+    text, English headers in another order."""
+    path = tmp_path / "merged.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Plate", "Name", "Mobile phone", "Mileage", "Purchase date", "VIN"])
+    ws.append(["京A11111", "李雷", "13800002222", "12,000", "2021/3/4", ""])  # row 2
+    ws.append(["京A22222", None, None, "8000 km", "2022年1月2日", ""])  # row 3 (merged)
+    ws.append(["京A33333", "韩梅梅", "010-6588 1234", "1.5", "", ""])  # row 4: bad mileage
+    ws.append(["", "", "", "", "", ""])  # row 5: empty
+    ws.append(["京A44444", "韩梅梅", "010-6588 1234", "100", "", "LSGPC54U7BF00001"])  # 6
+    ws.merge_cells("B2:B3")
+    ws.merge_cells("C2:C3")
+    wb.save(path)
+    result = import_customers(db, admin, path)
+    assert {(e.row, e.column) for e in result.errors} == {(4, "Mileage"), (6, "VIN")}
+    assert result.customers_added == 1 and result.vehicles_added == 2
+    li = svc.card(search(db, admin, "lilei")[0].id, reveal=True)
+    assert li.phone == "13800002222"
+    assert [(v.plate, v.mileage_km, v.purchase_date) for v in li.vehicles] == [
+        ("京A11111", 12000, date(2021, 3, 4)),
+        ("京A22222", 8000, date(2022, 1, 2)),
+    ]
+    assert search(db, admin, "hmm") == []  # both of 韩梅梅's rows were rejected

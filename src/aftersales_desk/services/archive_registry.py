@@ -33,7 +33,7 @@ def _bool_filter(value: str) -> bool:
 
 @register("customers")
 def _customers(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    show = actor.can(Permission.VIEW_PERSONAL_DATA)
+    show = actor.can(Permission.VIEW_PERSONAL_DATA) and _log_unmasked_listing(db, actor, filters)
     q = select(Customer).where(Customer.branch_id == actor.branch_id).order_by(Customer.customer_no)
     for key in ("customer_no", "name", "region", "kind"):
         if key in filters:
@@ -62,6 +62,27 @@ def _customers(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[
             "created_at": iso(c.created_at),
         },
     )
+
+
+def _log_unmasked_listing(db: Database, actor: Actor, filters: dict[str, str]) -> bool:
+    """Listing customers with their phone and ID numbers is an export of personal data: it is
+    recorded in the audit log first. A database that cannot be written (a read-only copy)
+    cannot record it, so the numbers stay masked there."""
+    from aftersales_desk.data import audit
+
+    if db.readonly:
+        return False
+    with db.uow(actor, write=True) as uow:
+        audit.record(
+            uow.session,
+            "export",
+            "customers",
+            note=_("ls customers {filters}, phone and ID numbers unmasked")
+            .format(filters=" ".join(f"{k}={v}" for k, v in sorted(filters.items())))
+            .strip(),
+        )
+        uow.commit()
+    return True
 
 
 @register("vehicles")
