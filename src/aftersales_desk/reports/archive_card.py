@@ -3,6 +3,7 @@ their vehicles, every visit, what they declined last time and the paper file's m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,10 @@ from aftersales_desk.domain.money import format_money
 from aftersales_desk.i18n import _, current_language
 from aftersales_desk.reports.fonts import register_pdf_font
 
-KINDS = {
-    "maintenance": "保养",
-    "repair": "维修",
-    "warranty": "保修",
-    "accident": "事故",
-    "campaign": "活动",
-    "first_service": "首保",
-}
 
-
-def write_card_pdf(card: Any, branch: Any, out: Path) -> None:
+def write_card_pdf(
+    card: Any, branch: Any, out: Path, kind_labels: Mapping[str, str] | None = None
+) -> None:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -140,7 +134,7 @@ def write_card_pdf(card: Any, branch: Any, out: Path) -> None:
             [
                 v.visit_date.isoformat(),
                 v.plate,
-                KINDS.get(v.kind, v.kind),
+                (kind_labels or {}).get(v.kind, v.kind),
                 f"{v.mileage_km:,}",
                 v.items,
                 v.parts,

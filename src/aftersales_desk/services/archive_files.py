@@ -543,5 +543,7 @@ def print_card(db: Database, actor: Actor, customer_no: str, out: Path) -> Path:
     card = service.card(cid, reveal=actor.can(Permission.VIEW_PERSONAL_DATA))
     branch = SettingsService(db, actor).branch()
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_card_pdf(card, branch, out)
+    from aftersales_desk.services.archive import VISIT_KIND_LABELS
+
+    write_card_pdf(card, branch, out, {k: _(v) for k, v in VISIT_KIND_LABELS.items()})
     return out
