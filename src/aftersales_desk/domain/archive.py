@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
@@ -191,9 +192,26 @@ def mask_id(value: str) -> str:
 
 
 # --- search keys --------------------------------------------------------------------------------
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@lru_cache(maxsize=65536)
+def _han_pinyin(run: str) -> tuple[str, ...]:
+    """Pinyin syllables of a run of Chinese characters (pypinyin segments phrases within a run,
+    so a run is the unit to remember: names repeat, 张伟 and 王芳 thousands of times)."""
+    return tuple(lazy_pinyin(run))
+
+
 def pinyin_keys(name: str) -> tuple[str, str]:
     """(full pinyin, initials) of a name: 张三 → ("zhangsan", "zs"); other characters kept."""
-    syllables = [x for x in lazy_pinyin(name, errors=lambda chars: list(chars)) if x.strip()]
+    syllables: list[str] = []
+    at = 0
+    for m in _HAN_RUN.finditer(name):
+        syllables += name[at : m.start()]
+        syllables += _han_pinyin(m.group())
+        at = m.end()
+    syllables += name[at:]
+    syllables = [x for x in syllables if x.strip()]
     full = "".join(syllables).lower().replace(" ", "")
     initials = "".join(x[0] for x in syllables).lower()
     return full, initials
