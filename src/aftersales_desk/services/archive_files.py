@@ -12,6 +12,7 @@ customer with (optionally) one vehicle; more rows with the same customer no. add
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -418,7 +419,7 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
             fill[c.name] = c.default.arg if c.default is not None else None
         else:
             raise AssertionError(f"{table.name}.{c.name} has a computed default; give a value")
-    procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns]
+    procs = [_memo(c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns]
     pairs = list(zip(names, procs, strict=True))
     values = [
         tuple(
@@ -436,6 +437,28 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         cursor.close()
 
 
+def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A bind processor that converts each distinct value once (the import's timestamps and
+    branch are the same on every row); unhashable values (JSON) are converted every time."""
+    if process is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            out = seen[value] = process(value)
+            return out
+        except TypeError:
+            return process(value)
+
+    return convert
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The audit entry of a bulk-inserted row: what the session hook writes for an ORM insert."""
     return {
@@ -449,7 +472,7 @@ def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) ->
         "entity": model.__tablename__,
         "entity_id": str(row["id"]),
         "before": None,
-        "after": {k: _jsonable(v) for k, v in row.items()},
+        "after": {k: v if type(v) in _PLAIN else _jsonable(v) for k, v in row.items()},
         "note": "",
     }
 
