@@ -456,28 +456,34 @@ class ArchiveService:
                 )
             )
             plates = {v.id: v.plate or v.vin for v in vehicles}
+            # columns, not entities: a card with hundreds of visits opens without building
+            # (and identity-mapping) an ORM object per visit
             visits = [
                 VisitRow(
-                    v.id,
-                    v.vehicle_id,
-                    plates.get(v.vehicle_id, "") if v.vehicle_id else "",
-                    v.visit_date,
-                    v.mileage_km,
-                    v.kind,
-                    v.free_campaign,
-                    v.items,
-                    v.parts,
-                    v.labour_minor,
-                    v.parts_minor,
-                    v.amount_minor,
-                    v.advisor,
-                    v.next_due_date,
-                    v.next_due_km,
-                    v.declined_advice,
-                    v.work_order_id,
+                    vid,
+                    vehicle_id,
+                    plates.get(vehicle_id, "") if vehicle_id else "",
+                    *rest,
                 )
-                for v in s.scalars(
-                    select(Visit)
+                for vid, vehicle_id, *rest in s.execute(
+                    select(
+                        Visit.id,
+                        Visit.vehicle_id,
+                        Visit.visit_date,
+                        Visit.mileage_km,
+                        Visit.kind,
+                        Visit.free_campaign,
+                        Visit.items,
+                        Visit.parts,
+                        Visit.labour_minor,
+                        Visit.parts_minor,
+                        Visit.amount_minor,
+                        Visit.advisor,
+                        Visit.next_due_date,
+                        Visit.next_due_km,
+                        Visit.declined_advice,
+                        Visit.work_order_id,
+                    )
                     .where(Visit.customer_id == c.id)
                     .order_by(Visit.visit_date.desc(), Visit.id.desc())
                 )
