@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Date, DateTime, Table, TypeDecorator, select
 
 from aftersales_desk.data import audit
 from aftersales_desk.data.audit import _jsonable
@@ -419,7 +419,11 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
             fill[c.name] = c.default.arg if c.default is not None else None
         else:
             raise AssertionError(f"{table.name}.{c.name} has a computed default; give a value")
-    procs = [_memo(c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns]
+    procs = [
+        _memo(process) if isinstance(c.type, Date | DateTime | TypeDecorator) else process
+        for c in table.columns
+        for process in [c.type.dialect_impl(dialect).bind_processor(dialect)]
+    ]
     pairs = list(zip(names, procs, strict=True))
     values = [
         tuple(
@@ -438,8 +442,8 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
 
 
 def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """A bind processor that converts each distinct value once (the import's timestamps and
-    branch are the same on every row); unhashable values (JSON) are converted every time."""
+    """A bind processor that converts each distinct value once (the import's timestamps are the
+    same on every row, dates repeat); unhashable values are converted every time."""
     if process is None:
         return None
     seen: dict[Any, Any] = {}
@@ -461,6 +465,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The audit entry of a bulk-inserted row: what the session hook writes for an ORM insert."""
+    now_iso = _jsonable(now)
     return {
         "id": uuid.uuid4(),
         "at": now,
@@ -472,7 +477,10 @@ def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) ->
         "entity": model.__tablename__,
         "entity_id": str(row["id"]),
         "before": None,
-        "after": {k: v if type(v) in _PLAIN else _jsonable(v) for k, v in row.items()},
+        "after": {
+            k: v if type(v) in _PLAIN else now_iso if v is now else _jsonable(v)
+            for k, v in row.items()
+        },
         "note": "",
     }
 
