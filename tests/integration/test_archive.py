@@ -521,3 +521,23 @@ def test_import_vertical_merges_numbers_as_text_and_english_headers(db, admin, s
         ("京A22222", 8000, date(2022, 1, 2)),
     ]
     assert search(db, admin, "hmm") == []  # both of 韩梅梅's rows were rejected
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_template_imports_cleanly(db, admin, tmp_path, lang):
+    from aftersales_desk.i18n import current_language, set_language
+    from aftersales_desk.services.archive_files import write_template
+
+    before = current_language()
+    set_language(lang)
+    try:
+        out = tmp_path / "template.xlsx"
+        write_template(out)
+    finally:
+        set_language(before)
+    book = load_workbook(out)
+    assert book.active["B1"].value == ("客户名称" if lang == "zh_CN" else "Name")
+    assert len(book.worksheets) == 2  # the sheet and its notes
+    result = import_customers(db, admin, out, dry_run=True)
+    assert (result.rows, result.errors, result.customers_added) == (1, [], 1)
+    assert result.vehicles_added == 1
