@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -419,18 +420,21 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
             fill[c.name] = c.default.arg if c.default is not None else None
         else:
             raise AssertionError(f"{table.name}.{c.name} has a computed default; give a value")
-    procs = [
-        _memo(process) if isinstance(c.type, Date | DateTime | TypeDecorator) else process
-        for c in table.columns
+    convert = [
+        (i, _memo(process) if isinstance(c.type, Date | DateTime | TypeDecorator) else process)
+        for i, c in enumerate(table.columns)
         for process in [c.type.dialect_impl(dialect).bind_processor(dialect)]
+        if process is not None
     ]
-    pairs = list(zip(names, procs, strict=True))
-    values = [
-        tuple(
-            p(r[n] if n in r else fill[n]) if p else (r[n] if n in r else fill[n]) for n, p in pairs
-        )
-        for r in rows
-    ]
+    pick = itemgetter(*names)
+    values = []
+    for r in rows:
+        if fill:
+            r = {**fill, **r}
+        row = list(pick(r))
+        for i, process in convert:
+            row[i] = process(row[i])
+        values.append(row)
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         table.name, ", ".join(f'"{n}"' for n in names), ", ".join("?" * len(names))
     )
@@ -465,7 +469,10 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The audit entry of a bulk-inserted row: what the session hook writes for an ORM insert."""
-    now_iso = _jsonable(now)
+    after = dict(row)
+    for k, v in row.items():
+        if type(v) not in _PLAIN:
+            after[k] = _jsonable(v)
     return {
         "id": uuid.uuid4(),
         "at": now,
@@ -477,10 +484,7 @@ def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) ->
         "entity": model.__tablename__,
         "entity_id": str(row["id"]),
         "before": None,
-        "after": {
-            k: v if type(v) in _PLAIN else now_iso if v is now else _jsonable(v)
-            for k, v in row.items()
-        },
+        "after": after,
         "note": "",
     }
 
