@@ -541,3 +541,23 @@ def test_template_imports_cleanly(db, admin, tmp_path, lang):
     result = import_customers(db, admin, out, dry_run=True)
     assert (result.rows, result.errors, result.customers_added) == (1, [], 1)
     assert result.vehicles_added == 1
+
+
+def test_lost_overview_is_find_lost_and_churn_in_one_pass(db, svc, zhang):
+    from aftersales_desk.services.progress import Cancelled, Progress
+
+    vehicle = svc.card(zhang).vehicles[0]
+    svc.add_visit(
+        zhang, VisitInput(visit_date=date(2024, 1, 10), kind="repair", vehicle_id=vehicle.id)
+    )
+    today = date(2024, 12, 1)
+    months = [(2024, 7), (2024, 8)]
+    overview = svc.lost_overview(months, today)
+    assert (overview.rows, overview.total) == svc.find_lost(today)
+    assert overview.total == 1 and overview.churn == svc.churn(months)
+    assert [(c.active, c.lost) for c in overview.churn] == [(1, 0), (1, 1)]
+
+    stop = Progress()
+    stop.cancel()  # the window's Cancel button, pressed while the visits are read
+    with pytest.raises(Cancelled):
+        svc.lost_overview(months, today, progress=stop)

@@ -236,18 +236,55 @@ class PaidVisit:
 MIN_INTERVAL_DAYS = 30
 
 
+@dataclass(slots=True)
+class VisitStats:
+    """What the expectation needs of a vehicle's paid visits, kept up to date one visit at a
+    time (a million visits are summarised in one pass, without keeping them)."""
+
+    first_day: date
+    count: int
+    last: PaidVisit
+    first_reading: tuple[date, int] | None  # the purchase date at 0 km, else the first odometer
+    last_reading: tuple[date, int] | None  # the latest odometer reading
+
+    @classmethod
+    def start(cls, visit: PaidVisit, since: date | None = None) -> VisitStats:
+        first = (since, 0) if since is not None else None
+        stats = cls(visit.day, 0, visit, first, first)
+        stats.add(visit)
+        return stats
+
+    def add(self, visit: PaidVisit) -> None:
+        """Take in the next paid visit (visits come oldest first)."""
+        self.count += 1
+        self.last = visit
+        if visit.mileage_km > 0:
+            reading = (visit.day, visit.mileage_km)
+            if self.first_reading is None:
+                self.first_reading = reading
+            self.last_reading = reading
+
+    def km_per_day(self) -> float | None:
+        if self.first_reading is None or self.last_reading is None:
+            return None
+        (d0, k0), (d1, k1) = self.first_reading, self.last_reading
+        days = (d1 - d0).days
+        if days < MIN_INTERVAL_DAYS or k1 <= k0:
+            return None
+        return (k1 - k0) / days
+
+
+def summarise(history: Sequence[PaidVisit], since: date | None = None) -> VisitStats:
+    stats = VisitStats.start(history[0], since)
+    for visit in history[1:]:
+        stats.add(visit)
+    return stats
+
+
 def km_per_day(history: Sequence[PaidVisit], since: date | None = None) -> float | None:
     """How far the vehicle is driven per day, from its odometer readings (and 0 km on its
     purchase date ``since``); None without two readings at least a month apart."""
-    readings = [(since, 0)] if since is not None else []
-    readings += [(v.day, v.mileage_km) for v in history if v.mileage_km > 0]
-    if len(readings) < 2:
-        return None
-    (d0, k0), (d1, k1) = readings[0], readings[-1]
-    days = (d1 - d0).days
-    if days < MIN_INTERVAL_DAYS or k1 <= k0:
-        return None
-    return (k1 - k0) / days
+    return summarise(history, since).km_per_day() if history else None
 
 
 def expected_return(
@@ -258,26 +295,33 @@ def expected_return(
     since: date | None = None,
 ) -> date:
     """When a vehicle is expected back after the last of ``history`` (its paid visits, oldest
-    first; ``since`` its purchase date).
+    first; ``since`` its purchase date); see ``expected_after``."""
+    return expected_after(
+        summarise(history, since), default_days=default_days, service_km=service_km
+    )
+
+
+def expected_after(stats: VisitStats, *, default_days: int, service_km: int = 0) -> date:
+    """When a vehicle is expected back after its last paid visit:
 
     1. The next maintenance the last visit set: its date, or the day its mileage is reached at
        the vehicle's own km per day, whichever comes first.
     2. Else the vehicle's own average interval between visits (at least a month).
     3. Else the branch's service interval in km at the vehicle's own km per day.
     4. Else the branch's default interval in days."""
-    last = history[-1]
+    last = stats.last
     due: list[date] = []
     if last.next_due_date is not None:
         due.append(last.next_due_date)
-    rate = km_per_day(history, since)
+    rate = stats.km_per_day()
     if rate and last.next_due_km and last.mileage_km and last.next_due_km > last.mileage_km:
         due.append(
             last.day + timedelta(days=math.ceil((last.next_due_km - last.mileage_km) / rate))
         )
     if due:
         return min(due)
-    if len(history) >= 2:
-        interval = (last.day - history[0].day).days / (len(history) - 1)
+    if stats.count >= 2:
+        interval = (last.day - stats.first_day).days / (stats.count - 1)
         return last.day + timedelta(days=max(MIN_INTERVAL_DAYS, round(interval)))
     if rate and service_km > 0:
         return last.day + timedelta(days=max(MIN_INTERVAL_DAYS, math.ceil(service_km / rate)))
@@ -307,14 +351,19 @@ def lapses(
     service_km: int = 0,
     since: date | None = None,
 ) -> list[Lapse]:
-    """For each paid visit, what was expected after it, knowing only the visits up to it."""
+    """For each paid visit, what was expected after it, knowing only the visits up to it
+    (one pass: the summary grows visit by visit)."""
     out = []
+    stats: VisitStats | None = None
+    margin = timedelta(days=margin_days)
     for i, visit in enumerate(history):
-        expected = expected_return(
-            history[: i + 1], default_days=default_days, service_km=service_km, since=since
-        )
+        if stats is None:
+            stats = VisitStats.start(visit, since)
+        else:
+            stats.add(visit)
+        expected = expected_after(stats, default_days=default_days, service_km=service_km)
         returned = history[i + 1].day if i + 1 < len(history) else None
-        out.append(Lapse(visit.day, expected, expected + timedelta(days=margin_days), returned))
+        out.append(Lapse(visit.day, expected, expected + margin, returned))
     return out
 
 

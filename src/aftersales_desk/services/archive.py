@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data import audit
@@ -41,10 +41,11 @@ from aftersales_desk.domain.archive import (
     check_plate,
     check_vin,
     churn_in_month,
-    expected_return,
+    expected_after,
     lapses,
     mask_id,
     mask_phone,
+    summarise,
 )
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission
@@ -53,6 +54,7 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive_search import CustomerRow, reindex, rows_from
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.pages import Page
+from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
 
 VISIT_KIND_LABELS = {
@@ -211,6 +213,13 @@ class CustomerCard:
 class Saved:
     id: uuid.UUID
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LostOverview:
+    rows: list[LostRow]  # the most overdue lost vehicles
+    total: int  # how many vehicles are lost in all
+    churn: list[ChurnMonth]
 
 
 @dataclass(frozen=True, slots=True)
@@ -942,6 +951,59 @@ class ArchiveService:
         if current is not None:
             yield uuid.UUID(hex=current), purchased.get(current), history
 
+    def _scan(
+        self,
+        s: Session,
+        until: date,
+        *,
+        today: date | None,
+        spans: list[tuple[date, date]],
+        progress: Progress,
+    ) -> tuple[list[tuple[int, uuid.UUID, date, date]], list[int], list[int]]:
+        """One pass over the paid visits for both questions: the vehicles overdue on ``today``
+        (overdue days, vehicle, last visit, expected; none if ``today`` is None) and, per month
+        span, how many vehicles were active at its start and lost in it. Cancellable."""
+        rules = self._lost_rules()
+        margin = rules.pop("margin_days")
+        total = s.scalar(select(func.count()).select_from(Vehicle)) or None
+        overdue: list[tuple[int, uuid.UUID, date, date]] = []
+        active = [0] * len(spans)
+        lost = [0] * len(spans)
+        for n, (vid, since, history) in enumerate(self._histories(s, until)):
+            if n % 20000 == 0:
+                progress.step(n, total, _("Finding lost customers…"))
+            if today is not None:
+                stats = summarise(history, since)
+                expected = expected_after(stats, **rules)
+                days = (today - expected).days
+                if days > margin:
+                    overdue.append((days, vid, stats.last.day, expected))
+            if spans:
+                lapsed = lapses(history, since=since, margin_days=margin, **rules)
+                for i, (start, end) in enumerate(spans):
+                    was_active, was_lost = churn_in_month(lapsed, start, end)
+                    active[i] += was_active
+                    lost[i] += was_lost
+        return overdue, active, lost
+
+    def lost_overview(
+        self,
+        months: list[tuple[int, int]],
+        today: date | None = None,
+        limit: int = 1000,
+        progress: Progress = NO_PROGRESS,
+    ) -> LostOverview:
+        """``find_lost`` and ``churn`` in one pass over the visits (what the lost-customer
+        window shows); ``months`` should lie before ``today``."""
+        today = today or date.today()
+        spans = _spans(months)
+        with self.db.uow(self.actor) as uow:
+            overdue, active, lost = self._scan(
+                uow.session, today, today=today, spans=spans, progress=progress
+            )
+            rows = self._lost_rows(uow.session, overdue, limit)
+        return LostOverview(rows, len(overdue), _churn_months(months, active, lost))
+
     def find_lost(self, today: date | None = None, limit: int = 1000) -> tuple[list[LostRow], int]:
         """(the ``limit`` most overdue lost vehicles, how many are lost in all).
 
@@ -949,44 +1011,44 @@ class ArchiveService:
         maintenance its last visit set, by date or by mileage at its own km per day, else its
         own interval between visits, else the branch default) is overdue by more than the
         branch's margin. Free campaign visits do not count as a return."""
-        rules = self._lost_rules()
-        margin = rules.pop("margin_days")
         today = today or date.today()
-        overdue: list[tuple[int, uuid.UUID, date, date]] = []
         with self.db.uow(self.actor) as uow:
-            s = uow.session
-            for vid, since, history in self._histories(s, today):
-                expected = expected_return(history, since=since, **rules)
-                days = (today - expected).days
-                if days > margin:
-                    overdue.append((days, vid, history[-1].day, expected))
-            overdue.sort(key=lambda r: (-r[0], r[1]))
-            top = overdue[:limit]
-            ids = [r[1] for r in top]
-            info: dict[uuid.UUID, tuple[Any, ...]] = {}
-            reasons: dict[uuid.UUID, str] = {}
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                for row in s.execute(
-                    select(
-                        Vehicle.id,
-                        Vehicle.plate,
-                        Vehicle.vin,
-                        Customer.id,
-                        Customer.customer_no,
-                        Customer.name,
-                        Customer.phone,
-                    )
-                    .join(Customer, Customer.id == Vehicle.customer_id)
-                    .where(Vehicle.id.in_(chunk))
-                ):
-                    info[row[0]] = tuple(row[1:])
-                for vid, reason in s.execute(
-                    select(LostReason.vehicle_id, LostReason.reason)
-                    .where(LostReason.vehicle_id.in_(chunk))
-                    .order_by(LostReason.noted_on, LostReason.created_at)
-                ):
-                    reasons[vid] = reason  # the latest wins
+            overdue, _a, _l = self._scan(
+                uow.session, today, today=today, spans=[], progress=NO_PROGRESS
+            )
+            return self._lost_rows(uow.session, overdue, limit), len(overdue)
+
+    def _lost_rows(
+        self, s: Session, overdue: list[tuple[int, uuid.UUID, date, date]], limit: int
+    ) -> list[LostRow]:
+        """The ``limit`` most overdue of ``overdue`` with their customers and recorded reasons."""
+        overdue.sort(key=lambda r: (-r[0], r[1]))
+        top = overdue[:limit]
+        ids = [r[1] for r in top]
+        info: dict[uuid.UUID, tuple[Any, ...]] = {}
+        reasons: dict[uuid.UUID, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for row in s.execute(
+                select(
+                    Vehicle.id,
+                    Vehicle.plate,
+                    Vehicle.vin,
+                    Customer.id,
+                    Customer.customer_no,
+                    Customer.name,
+                    Customer.phone,
+                )
+                .join(Customer, Customer.id == Vehicle.customer_id)
+                .where(Vehicle.id.in_(chunk))
+            ):
+                info[row[0]] = tuple(row[1:])
+            for vid, reason in s.execute(
+                select(LostReason.vehicle_id, LostReason.reason)
+                .where(LostReason.vehicle_id.in_(chunk))
+                .order_by(LostReason.noted_on, LostReason.created_at)
+            ):
+                reasons[vid] = reason  # the latest wins
         out = []
         for days, vid, last, expected in top:
             plate, vin, cid, no, name, phone = info[vid]
@@ -1004,7 +1066,7 @@ class ArchiveService:
                     reasons.get(vid, ""),
                 )
             )
-        return out, len(overdue)
+        return out
 
     def lost(self, today: date | None = None, limit: int = 1000) -> list[LostRow]:
         """The ``limit`` most overdue lost vehicles (see ``find_lost``)."""
@@ -1033,29 +1095,33 @@ class ArchiveService:
         (their expected return plus the margin not yet passed), the share that was lost in
         the month (that date passed inside it without a paid visit). Each expectation uses
         only the visits known at the time, by the same rule as ``find_lost``. One scan."""
-        rules = self._lost_rules()
-        spans = [(date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)) for y, m in months]
+        spans = _spans(months)
         if not spans:
             return []
-        active = [0] * len(spans)
-        lost = [0] * len(spans)
         until = max(end for _start, end in spans)
         with self.db.uow(self.actor) as uow:
-            for _vid, since, history in self._histories(uow.session, until):
-                lapsed = lapses(history, since=since, **rules)
-                for i, (start, end) in enumerate(spans):
-                    was_active, was_lost = churn_in_month(lapsed, start, end)
-                    active[i] += was_active
-                    lost[i] += was_lost
-        return [
-            ChurnMonth(y, m, a, n, n / a if a else 0.0)
-            for (y, m), a, n in zip(months, active, lost, strict=True)
-        ]
+            _o, active, lost = self._scan(
+                uow.session, until, today=None, spans=spans, progress=NO_PROGRESS
+            )
+        return _churn_months(months, active, lost)
 
     def churn_rate(self, year: int, month: int) -> tuple[int, int, float]:
         """(vehicles active at the month's start, of them lost in the month, rate)."""
         c = self.churn([(year, month)])[0]
         return c.active, c.lost, c.rate
+
+
+def _spans(months: list[tuple[int, int]]) -> list[tuple[date, date]]:
+    return [(date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)) for y, m in months]
+
+
+def _churn_months(
+    months: list[tuple[int, int]], active: list[int], lost: list[int]
+) -> list[ChurnMonth]:
+    return [
+        ChurnMonth(y, m, a, n, n / a if a else 0.0)
+        for (y, m), a, n in zip(months, active, lost, strict=True)
+    ]
 
 
 def _date_cache() -> Callable[[str], date]:

@@ -28,6 +28,7 @@ from aftersales_desk.services.archive import (
     LOST_REASONS,
     ArchiveService,
     ChurnMonth,
+    LostOverview,
     LostRow,
 )
 from aftersales_desk.services.archive_work_orders import (
@@ -222,7 +223,7 @@ class LostDialog(QDialog):
     def load(self) -> None:
         from datetime import date
 
-        def work():
+        def work(progress):
             today = date.today()
             months = []
             y, m = today.year, today.month
@@ -231,11 +232,10 @@ class LostDialog(QDialog):
                 if m == 0:
                     y, m = y - 1, 12
                 months.append((y, m))
-            rows, total = self.service.find_lost()
-            return rows, total, self.service.churn(months[::-1])
+            return self.service.lost_overview(months[::-1], today, progress=progress)
 
-        def shown(result) -> None:
-            self.rows, self.total, self.churn = result
+        def shown(result: LostOverview) -> None:
+            self.rows, self.total, self.churn = result.rows, result.total, result.churn
             self.model.reload()
             self.view.resizeColumnsToContents()
             self.lbl_churn.setText(
@@ -251,7 +251,7 @@ class LostDialog(QDialog):
             )
 
         self.ctx.ops.run(
-            lambda _p: work(),
+            work,
             parent=self,
             write=False,
             on_success=shown,
