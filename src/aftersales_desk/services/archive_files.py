@@ -53,9 +53,14 @@ from aftersales_desk.services.xlsx_io import (  # re-exported: other imports use
     find_header,
     is_empty,
     load_rows,
+    norm_header,
     row_values,
     write_import_report,
 )
+
+# the names other modules used before xlsx_io existed (the integrator repoints them)
+_load_rows = load_rows
+_norm_header = norm_header
 
 __all__ = [
     "ImportResult",
