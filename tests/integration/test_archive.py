@@ -561,3 +561,18 @@ def test_lost_overview_is_find_lost_and_churn_in_one_pass(db, svc, zhang):
     stop.cancel()  # the window's Cancel button, pressed while the visits are read
     with pytest.raises(Cancelled):
         svc.lost_overview(months, today, progress=stop)
+
+
+def test_search_by_customer_no_uses_the_index_then_falls_back(db, admin, svc, zhang):
+    from aftersales_desk.services.archive_search import search_sql
+
+    sql, params = search_sql("c0000001", 50, branch=admin.branch_id)
+    assert "customer_no = :no" in sql and "MATCH" not in sql and params["no"] == "C0000001"
+    assert [h.id for h in search(db, admin, "c0000001")] == [zhang]
+    # no customer has that number, but it is a fragment of someone's VIN: found by the index
+    other = svc.create_customer(
+        CustomerInput(name="王五"), VehicleInput(vin="LSGPC5C0000001234")
+    ).id
+    assert [h.id for h in search(db, admin, "C0000001")] == [zhang]  # the number wins
+    assert [h.id for h in search(db, admin, "C0000001234")] == [other]
+    assert search(db, admin, "C0000009") == []

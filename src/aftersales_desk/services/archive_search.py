@@ -12,6 +12,7 @@ time, with ``pypinyin``; ``reindex`` runs in the caller's transaction, so the in
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aftersales_desk.data.engine import translate_error
 from aftersales_desk.data.models.archive import Customer, Vehicle
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
@@ -118,12 +120,28 @@ def _fts_phrase(term: str) -> str:
 _SELECT = "SELECT c.id, c.customer_no, c.name, c.phone, c.region, c.vip, c.club_member, s.plates "
 
 
-def search_sql(query: str, limit: int) -> tuple[str, dict[str, Any]] | None:
-    """The SQL and parameters of a search (None when the query has nothing to search for)."""
+_CUSTOMER_NO = re.compile(r"^C[0-9]{7}$")  # the numbers the archive gives (next_customer_no)
+
+
+def search_sql(
+    query: str, limit: int, *, branch: uuid.UUID | None = None, exact: bool = True
+) -> tuple[str, dict[str, Any]] | None:
+    """The SQL and parameters of a search (None when the query has nothing to search for).
+
+    A whole customer no. as the archive gives them (C0001234) is first looked up by the
+    (branch, customer no.) index (``exact``): its trigrams are among the commonest of the
+    index, so the full-text lookup of a unique number reads long lists for one hit. When
+    that finds nobody, ``search`` asks again with ``exact=False``."""
     terms = [normalize_query(t) for t in query.split()]
     terms = [t for t in terms if t]
     if not terms:
         return None
+    if exact and branch is not None and len(terms) == 1 and _CUSTOMER_NO.match(terms[0]):
+        sql = (
+            _SELECT + "FROM customers c LEFT JOIN archive_search s ON s.customer_id = c.id "
+            "WHERE c.branch_id = :branch AND c.customer_no = :no LIMIT :limit"
+        )
+        return sql, {"branch": branch.hex, "no": terms[0], "limit": limit}
     long_terms = [t for t in terms if len(t) >= 3]
     short_terms = [t.lower() for t in terms if len(t) < 3]
     params: dict[str, Any] = {"limit": limit}
@@ -181,16 +199,35 @@ def search(db: Database, actor: Actor, query: str, limit: int = 50) -> list[Cust
     plate with or without its province character, VIN or engine-number fragment, customer no.
     Several words must all match."""
     limit = max(1, min(limit, MAX_LIMIT))
-    built = search_sql(query, limit)
+    built = search_sql(query, limit, branch=actor.branch_id)
     if built is None:
         return []
-    sql, params = built
-    # A read of one statement: straight on a pooled connection, without a Session (the
-    # session's setup costs more than the index lookup itself). Parameters become qmarks.
+    rows = _run(db, *built)
+    if not rows and "no" in built[1]:  # no such customer no.: any fragment of it, anywhere
+        fallback = search_sql(query, limit, exact=False)
+        assert fallback is not None
+        rows = _run(db, *fallback)
+    return rows_from(rows, actor)
+
+
+def _run(db: Database, sql: str, params: dict[str, Any]) -> list[Any]:
+    # A read of one statement: straight on a pooled DBAPI connection, without a Session or a
+    # Connection (their setup costs more than the index lookup itself: 1.0 → 0.5 ms per query).
+    # Parameters become qmarks.
     names = _PARAM.findall(sql)
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(_PARAM.sub("?", sql), tuple(params[k] for k in names))
-        return rows_from(rows.fetchall(), actor)
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(_PARAM.sub("?", sql), tuple(params[k] for k in names))
+            rows = cursor.fetchall()
+        except sqlite3.Error as exc:  # what a Connection would translate for the user
+            raise translate_error(exc, db.path) from exc
+        finally:
+            cursor.close()
+    finally:
+        raw.close()  # back to the pool
+    return rows
 
 
-_PARAM = re.compile(r":([a-z]+[0-9]*)")
+_PARAM = re.compile(r":([a-z]+[0-9]*)\b")
