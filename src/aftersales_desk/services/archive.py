@@ -465,36 +465,54 @@ class ArchiveService:
                 )
             )
             plates = {v.id: v.plate or v.vin for v in vehicles}
-            # columns, not entities: a card with hundreds of visits opens without building
-            # (and identity-mapping) an ORM object per visit
+            # straight rows, not entities or typed columns: a card with hundreds of visits opens
+            # without building an ORM object, a UUID per vehicle reference or a parsed date per
+            # cell (the vehicles' ids are reused, dates parsed once per distinct day)
+            vehicle_ids = {v.id.hex: v.id for v in vehicles}
+            day = _date_cache()
             visits = [
                 VisitRow(
-                    vid,
-                    vehicle_id,
-                    plates.get(vehicle_id, "") if vehicle_id else "",
-                    *rest,
+                    uuid.UUID(hex=vid),
+                    vehicle_ids.get(veh) if veh else None,
+                    plates.get(vehicle_ids.get(veh), "") if veh else "",
+                    day(visit_date),
+                    mileage_km,
+                    kind,
+                    bool(free_campaign),
+                    items,
+                    parts,
+                    labour_minor,
+                    parts_minor,
+                    amount_minor,
+                    advisor,
+                    day(next_due_date) if next_due_date else None,
+                    next_due_km,
+                    declined_advice,
+                    uuid.UUID(hex=work_order) if work_order else None,
                 )
-                for vid, vehicle_id, *rest in s.execute(
-                    select(
-                        Visit.id,
-                        Visit.vehicle_id,
-                        Visit.visit_date,
-                        Visit.mileage_km,
-                        Visit.kind,
-                        Visit.free_campaign,
-                        Visit.items,
-                        Visit.parts,
-                        Visit.labour_minor,
-                        Visit.parts_minor,
-                        Visit.amount_minor,
-                        Visit.advisor,
-                        Visit.next_due_date,
-                        Visit.next_due_km,
-                        Visit.declined_advice,
-                        Visit.work_order_id,
-                    )
-                    .where(Visit.customer_id == c.id)
-                    .order_by(Visit.visit_date.desc(), Visit.id.desc())
+                for (
+                    vid,
+                    veh,
+                    visit_date,
+                    mileage_km,
+                    kind,
+                    free_campaign,
+                    items,
+                    parts,
+                    labour_minor,
+                    parts_minor,
+                    amount_minor,
+                    advisor,
+                    next_due_date,
+                    next_due_km,
+                    declined_advice,
+                    work_order,
+                ) in s.connection().exec_driver_sql(
+                    "SELECT id, vehicle_id, visit_date, mileage_km, kind, free_campaign, items, "
+                    "parts, labour_minor, parts_minor, amount_minor, advisor, next_due_date, "
+                    "next_due_km, declined_advice, work_order_id FROM visits "
+                    "WHERE customer_id = ? ORDER BY visit_date DESC, id DESC",
+                    (c.id.hex,),
                 )
             ]
             documents = self._documents(s, c.id)
