@@ -622,8 +622,8 @@ class PartWaits:
                     WorkOrder.status.in_(OPEN_STATUSES),
                 )
             )
-        if not n:
-            return 0, []
+        if not n or limit <= 0:
+            return n or 0, []
         return n, self.page(None, limit, arrived_only=True).rows
 
     def work_order_parts(self, work_order_id: uuid.UUID) -> WorkOrderParts:
