@@ -57,7 +57,7 @@ class ArrivalsWatcher(QObject):
         self._busy = False
         n, rows = result
         if n:
-            text = _("📦 Parts arrived for {n} waiting work orders").format(n=n)
+            text = _("Parts arrived for {n} waiting work orders").format(n=n)
             tip = "\n".join(
                 _("{number}  {part} {name} ×{qty}  waiting {days} days").format(
                     number=r.work_order_no,

@@ -143,16 +143,17 @@ class WaitsPage(QWidget):
         layout.addLayout(buttons_row(self.btn_register, self.btn_issue, self.btn_cancel))
 
     def _fetch(self, cursor, limit) -> Page[WaitRow]:
+        if cursor is None:  # the first page: count the arrivals again (an indexed count)
+            n, _rows = self.service.arrived(limit=0)
+            self.lbl_summary.setText(
+                _("Parts arrived for {n} waiting work orders: issue them now.").format(n=n)
+                if n
+                else ""
+            )
         return self.service.page(cursor, limit, arrived_only=self.chk_arrived.isChecked())
 
     def reload(self) -> None:
         self.model.reload()
-        n, _rows = self.service.arrived(limit=0)
-        self.lbl_summary.setText(
-            _("Part arrived for {n} waiting work orders: issue it to them.").format(n=n)
-            if n
-            else ""
-        )
 
     def current(self) -> WaitRow | None:
         rows = self.view.selectionModel().selectedRows()
