@@ -116,7 +116,8 @@ def test_issue_to_work_order_parts_with_cost_returns_and_old_parts(db, admin):
     wo = make_work_order(db, admin)
     # the order's technician takes the parts when nobody else is named
     slip = docs.issue([LineInput(p1, a, 2), LineInput(p2, a, 1)], work_order_no=wo.number)
-    assert docs.view(slip).technician == "李师傅"
+    view = docs.view(slip)
+    assert (view.technician, view.work_order) == ("李师傅", wo.number)  # printed on the slip
     parts = PartWaits(db, admin).work_order_parts(wo.id)
     assert [(x.part_no, x.qty, x.cost, x.amount) for x in parts.lines] == [
         ("P0001", 2, 2000, 3000),

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch
+from aftersales_desk.data.models.archive import WorkOrder
 from aftersales_desk.data.models.parts import (
     Bin,
     Part,
@@ -319,6 +320,13 @@ def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
                 amount=line.amount,
             )
         )
+    orders = s.scalars(
+        select(WorkOrder.number)
+        .join(StockDocumentLine, StockDocumentLine.work_order_id == WorkOrder.id)
+        .where(StockDocumentLine.document_id == doc.id)
+        .distinct()
+        .order_by(WorkOrder.number)
+    ).all()
     return SlipData(
         number=doc.number,
         kind=doc.kind,
@@ -336,6 +344,7 @@ def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
         customer_phone=doc.customer_phone,
         payment_method=doc.payment_method,
         original_number=original.number if original else "",
+        work_order=", ".join(orders),
         note=doc.note,
         lines=lines,
         total=doc.total,

@@ -40,7 +40,7 @@ class PartsTab(QWidget):
         self.pages.addTab(self.stock, _("Stock"))
         self.pages.addTab(self.documents, _("Slips and receipts"))
         self.pages.addTab(self.sale, _("Counter sale"))
-        self.pages.addTab(self.waits, _("Waiting for parts"))
+        self.pages.addTab(self.waits, _("Work orders waiting for parts"))
         self.pages.addTab(self.work_orders, _("Work order parts"))
         self.pages.addTab(self.old_parts, _("Old parts"))
         self.pages.addTab(self.tools, _("Tools"))

@@ -102,6 +102,7 @@ class WaitsPage(QWidget):
         self.chk_arrived = QCheckBox(_("Only those whose part arrived"))
         self.chk_arrived.toggled.connect(lambda _c: self.reload())
         self.lbl_summary = QLabel()
+        self.lbl_summary.setStyleSheet("color: #1b5e20; font-weight: bold;")
         self.model = WaitsModel(
             [
                 Column("work_order_no", N_("Work order")),
@@ -138,7 +139,8 @@ class WaitsPage(QWidget):
         from aftersales_desk.ui.tabs.parts.pages import buttons_row
 
         layout = QVBoxLayout(self)
-        layout.addLayout(buttons_row(self.chk_arrived, self.lbl_summary))
+        layout.addWidget(self.chk_arrived)
+        layout.addWidget(self.lbl_summary)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons_row(self.btn_register, self.btn_issue, self.btn_cancel))
 
