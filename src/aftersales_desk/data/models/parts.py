@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,7 +123,16 @@ class StockDocument(IdMixin, TimestampMixin, BranchScopedMixin, Base):
 
 class StockDocumentLine(IdMixin, Base):
     __tablename__ = "stock_document_lines"
-    __table_args__ = (UniqueConstraint("document_id", "line_no"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "line_no"),
+        # most lines go to a technician, not a work order: index only those that name one
+        Index(
+            "ix_stock_document_lines_work_order",
+            "work_order_id",
+            "part_id",
+            sqlite_where=text("work_order_id IS NOT NULL"),
+        ),
+    )
 
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_documents.id"))
     line_no: Mapped[int] = mapped_column(Integer)
@@ -138,7 +148,7 @@ class StockDocumentLine(IdMixin, Base):
     )
     # the work order 维修工单 the parts went to (issue) or came back from (return to stock)
     work_order_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("work_orders.id"), default=None, index=True
+        ForeignKey("work_orders.id"), default=None
     )
 
 
