@@ -196,3 +196,17 @@ def test_ls_part_waits(db, admin):
     assert row["work_order"] == wo.number and row["part_no"] == "P0002"
     assert row["qty"] == 2 and row["status"] == "waiting" and row["arrived"] is False
     assert row["since"].endswith("+00:00")
+
+
+def test_check_finds_a_wait_out_of_step(db, admin):
+    from aftersales_desk.data.models.parts import PartWait
+
+    shop = make_shop(db, admin)
+    wo = make_work_order(db, admin)
+    wait_id = PartWaits(db, admin).register(wo.number, shop.parts["P0001"], 2)
+    assert run_checks(db).ok
+    with db.uow(admin, write=True) as uow:
+        uow.session.get(PartWait, wait_id).status = "fulfilled"  # but nothing was issued
+        uow.commit()
+    result = run_checks(db)
+    assert not result.ok and any(wo.number in p for p in result.problems)

@@ -37,6 +37,7 @@ from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _
+from aftersales_desk.services import integrity
 from aftersales_desk.services.archive_work_orders import (
     OPEN_STATUSES,
     mark_waiting_for_parts,
@@ -720,3 +721,36 @@ class PartWaits:
                     )
                 )
         return WorkOrderParts(ref, lines, sum(x.cost for x in lines), sum(x.amount for x in lines))
+
+
+@integrity.register(N_("Waits for parts agree with what was issued"))
+def check_waits(s: Session) -> list[str]:
+    """Each wait's state matches its issued quantity (fulfilled exactly when all of it went to
+    the order), and a wait flagged as arrived knows its receipt."""
+    problems: list[str] = []
+    q = (
+        select(PartWait, WorkOrder.number, Part.part_no)
+        .join(WorkOrder, WorkOrder.id == PartWait.work_order_id)
+        .join(Part, Part.id == PartWait.part_id)
+        .where(
+            (PartWait.issued_qty < 0)
+            | (PartWait.issued_qty > PartWait.qty)
+            | ((PartWait.status == "fulfilled") & (PartWait.issued_qty != PartWait.qty))
+            | (PartWait.status.in_(OPEN_WAITS) & (PartWait.issued_qty >= PartWait.qty))
+            | ((PartWait.status == "arrived") & PartWait.arrival_document_id.is_(None))
+        )
+        .limit(50)
+    )
+    for w, number, part_no in s.execute(q):
+        problems.append(
+            _(
+                "Work order {number} waiting for {part}: {status} with {issued} of {qty} issued."
+            ).format(
+                number=number,
+                part=part_no,
+                status=_(WAIT_LABELS[w.status]),
+                issued=w.issued_qty,
+                qty=w.qty,
+            )
+        )
+    return problems
