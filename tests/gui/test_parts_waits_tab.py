@@ -57,6 +57,8 @@ def test_wait_receive_flag_and_issue_to_the_work_order(qtbot, tab, ctx, db, admi
     waits = tab.waits
     tab.pages.setCurrentWidget(waits)
     dlg = waits.open_register()
+    dlg.accept()  # nothing scanned yet: the dialog stays open and says what is missing
+    assert dlg.isVisible() and "work order" in dlg.order_field.label.text()
     scan(qtbot, dlg.order_field.edit, wo.number)
     assert dlg.order_field.order is not None and "张三" in dlg.order_field.label.text()
     scan(qtbot, dlg.part_field.edit, BARCODE)

@@ -90,6 +90,18 @@ class RegisterWaitDialog(QDialog):
         layout.addWidget(_buttons(self, _("Record")))
         self.resize(720, 200)
 
+    def accept(self) -> None:
+        """Close only with a work order number and a part found (the service checks the rest)."""
+        if not self.order_field.number():
+            self.order_field.label.setText(_("Scan or type the work order's number."))
+            self.order_field.edit.setFocus()
+            return
+        if self.part_field.part is None:
+            self.part_field.label.setText(_("Scan or type the part the order waits for."))
+            self.part_field.edit.setFocus()
+            return
+        super().accept()
+
 
 class WaitsPage(QWidget):
     """待件工单: which open work order waits for which part since when; green when it arrived."""
@@ -177,9 +189,7 @@ class WaitsPage(QWidget):
 
     def _register(self, dlg: RegisterWaitDialog) -> None:
         part = dlg.part_field.part
-        if part is None:
-            dlg.part_field.label.setText(_("Scan or type the part the order waits for."))
-            return
+        assert part is not None  # the dialog closes only with a part
         self.register(dlg.order_field.number(), part.id, dlg.qty.value(), dlg.ed_note.text())
 
     def register(self, number: str, part_id: uuid.UUID, qty: int, note: str = "") -> None:
@@ -251,6 +261,13 @@ class OldPartDialog(QDialog):
             lambda o: self.who.setText(self.who.text() or o.assignee)
         )
 
+    def accept(self) -> None:
+        if self.part_field.part is None:
+            self.part_field.label.setText(_("Scan or type the old part's number."))
+            self.part_field.edit.setFocus()
+            return
+        super().accept()
+
 
 def receive_old_part(ctx: AppContext, parent: QWidget, work_order_no: str = "") -> OldPartDialog:
     """Open the old-part dialog (prefilled with a work order); posts when accepted."""
@@ -260,8 +277,7 @@ def receive_old_part(ctx: AppContext, parent: QWidget, work_order_no: str = "") 
     service = OldParts(ctx.db, ctx.actor)
 
     def post() -> None:
-        if dlg.part_field.part is None:
-            return
+        assert dlg.part_field.part is not None  # the dialog closes only with a part
         pid, n, by = dlg.part_field.part.id, dlg.qty.value(), dlg.who.text()
         number, order = dlg.slip.text(), dlg.order_field.number()
         ctx.ops.run(
@@ -445,10 +461,13 @@ class WorkOrderPartsPage(QWidget):
 
         def post() -> None:
             part = dlg.part_field.part
-            if part is None:
-                return
-            number, pid, n, note = dlg.order_field.number(), part.id, dlg.qty.value(), ""
-            note = dlg.ed_note.text()
+            assert part is not None  # the dialog closes only with a part
+            number, pid, n, note = (
+                dlg.order_field.number(),
+                part.id,
+                dlg.qty.value(),
+                dlg.ed_note.text(),
+            )
             self.ctx.ops.run(
                 lambda _p: service.register(number, pid, n, note=note),
                 parent=self,
