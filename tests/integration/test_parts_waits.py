@@ -10,7 +10,7 @@ from sqlalchemy import select
 import aftersales_desk.services.modules  # noqa: F401  (ls kinds)
 from aftersales_desk.data.models.archive import WorkOrder
 from aftersales_desk.domain.roles import Role
-from aftersales_desk.errors import PermissionDenied, RefusedError, ValidationError
+from aftersales_desk.errors import PermissionDenied, RefusedError, UsageError, ValidationError
 from aftersales_desk.services.archive_work_orders import WorkOrderService, mark_waiting_for_parts
 from aftersales_desk.services.documents import DocumentService, LineInput
 from aftersales_desk.services.integrity import run_checks
@@ -124,6 +124,14 @@ def test_issue_to_work_order_parts_with_cost_returns_and_old_parts(db, admin):
         ("P0002", 1, 2000, 3000),
     ]
     assert (parts.cost, parts.amount) == (4000, 6000)
+
+    listed = list(LISTINGS["work-order-parts"](db, admin, {"work_order": wo.number.lower()}))
+    assert [(r["document"], r["part_no"], r["qty"], r["cost"]) for r in listed] == [
+        (slip, "P0001", 2, 2000),
+        (slip, "P0002", 1, 2000),
+    ]
+    with pytest.raises(UsageError):
+        list(LISTINGS["work-order-parts"](db, admin, {}))
 
     # a return from the order reduces it; no more can come back than went out
     with pytest.raises(ValidationError, match="cannot come back"):

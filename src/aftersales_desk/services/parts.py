@@ -1,5 +1,5 @@
 """The parts counter's registrations: ``ls parts`` / ``ls slips`` / ``ls old-parts`` /
-``ls part-waits`` / ``ls tools``, the ``check`` invariants (ledger balances, gapless numbers), the reports and the
+``ls part-waits`` / ``ls work-order-parts`` / ``ls tools``, the ``check`` invariants (ledger balances, gapless numbers), the reports and the
 ``demo`` filler. The use cases live in the modules imported here."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from aftersales_desk.data.models.parts import (
 )
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
+from aftersales_desk.errors import UsageError
+from aftersales_desk.i18n import _
 from aftersales_desk.services.listing import iso, register, stream
 from aftersales_desk.services.old_parts import OldParts
 from aftersales_desk.services.part_waits import PartWaits
@@ -181,3 +183,31 @@ def _ls_part_waits(db: Database, actor: Actor, filters: dict[str, str]) -> Itera
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+@register("work-order-parts")
+def _ls_work_order_parts(
+    db: Database, actor: Actor, filters: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """The parts issued to one work order (``work_order=WO…``) and returned from it, with their
+    cost: quantities and money are negative for returns, zero on void slips."""
+    number = filters.get("work_order", "").strip()
+    if not number:
+        raise UsageError(_("Name the work order: --filter work_order=NUMBER"))
+    service = PartWaits(db, actor)
+    parts = service.work_order_parts(service.find_work_order(number).id)
+    for x in parts.lines:
+        yield {
+            "work_order": parts.work_order.number,
+            "document": x.document,
+            "kind": x.kind,
+            "document_status": x.document_status,
+            "posted_at": iso(x.posted_at),
+            "line_no": x.line_no,
+            "part_no": x.part_no,
+            "name": x.part_name,
+            "unit": x.unit,
+            "qty": x.qty,
+            "cost": x.cost,
+            "amount": x.amount,
+        }
