@@ -256,6 +256,9 @@ def main() -> bool:
         )
         report("render a 20-line slip PDF, p95", t.p95 * 1000)
 
+        # --- work orders and the parts they wait for 待件工单
+        ok &= _bench_work_orders(db, actor, raw, stocked, bare_insert)
+
         # --- reports
         as_of = datetime.now(UTC)
         base = measure(
@@ -302,6 +305,151 @@ def main() -> bool:
         return ok
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+N_ORDERS = 300
+N_WAITS = 1500
+
+
+def _bench_work_orders(db, actor, raw, stocked, bare_insert) -> bool:
+    """300 open work orders, 1,500 of them waiting for parts: the 待件工单 list's first page, a
+    20-line receipt that flags waits (arrivals found in the posting transaction), a 20-line issue
+    slip to a work order that fulfils its 20 waits and settles its status, the parts of a work
+    order with their cost."""
+    from sqlalchemy import select
+
+    from aftersales_desk.data.models.archive import Customer, WorkOrder
+    from aftersales_desk.data.models.parts import Part, PartWait
+    from aftersales_desk.services.documents import DocumentService, LineInput
+    from aftersales_desk.services.part_waits import PartWaits
+
+    rng = random.Random(6)
+    now = datetime.now(UTC)
+    with db.uow(actor, write=True) as uow:
+        s = uow.session
+        customer = Customer(branch_id=actor.branch_id, customer_no="B0000001", name="基准客户")
+        s.add(customer)
+        s.flush()
+        orders = []
+        for i in range(N_ORDERS):
+            wo = WorkOrder(
+                branch_id=actor.branch_id,
+                number=f"WO{i + 1:07d}",
+                customer_id=customer.id,
+                fault="基准",
+                assignee="基准技师",
+                status="waiting_parts",
+                opened_at=now - timedelta(days=rng.randrange(0, 30)),
+                dispatched_at=now - timedelta(days=1),
+            )
+            s.add(wo)
+            orders.append(wo)
+        s.flush()
+        all_parts = list(s.scalars(select(Part.id).order_by(Part.part_no).limit(5000)))
+        # the orders an issue slip goes to below wait for 20 stocked parts each
+        issue_orders = orders[:20]
+        for k, wo in enumerate(issue_orders):
+            for p, _b in stocked[k * 20 : k * 20 + 20]:
+                s.add(
+                    PartWait(
+                        branch_id=actor.branch_id,
+                        work_order_id=wo.id,
+                        part_id=p,
+                        qty=1,
+                        since=now - timedelta(days=rng.randrange(1, 20)),
+                        requested_by="bench",
+                    )
+                )
+        waited = []
+        for _ in range(N_WAITS - 400):
+            p = rng.choice(all_parts)
+            waited.append(p)
+            s.add(
+                PartWait(
+                    branch_id=actor.branch_id,
+                    work_order_id=rng.choice(orders[20:]).id,
+                    part_id=p,
+                    qty=rng.randrange(1, 3),
+                    since=now - timedelta(days=rng.randrange(1, 60), hours=rng.randrange(24)),
+                    requested_by="bench",
+                )
+            )
+        uow.commit()
+    raw.execute("ANALYZE")
+    ok = True
+    waits = PartWaits(db, actor)
+    docs = DocumentService(db, actor)
+    branch = raw.execute("SELECT id FROM branches").fetchone()[0]
+    base = measure(
+        lambda: raw.execute(
+            "SELECT w.*, o.number FROM part_waits w JOIN work_orders o ON o.id = w.work_order_id "
+            "WHERE w.branch_id = ? AND w.status IN ('waiting', 'arrived') "
+            "ORDER BY w.since, w.id LIMIT 201",
+            (branch,),
+        ).fetchall(),
+        repeat=30,
+    )
+    t = measure(lambda: waits.page(None, 200), repeat=30)
+    ok &= report(
+        f"待件工单 list first page (200 of {N_WAITS} waits), median",
+        t.median * 1000,
+        target=100,
+        baseline=base.median * 1000,
+        baseline_name="raw SQL page",
+    )
+    bin_of = {p: b for p, b in stocked}
+    any_bin = stocked[0][1]
+
+    unwaited = sorted(set(all_parts) - set(waited))
+
+    def receive(pool) -> None:
+        parts = rng.sample(pool, 20)
+        lines = [LineInput(p, bin_of.get(p, any_bin), 2, 1000) for p in dict.fromkeys(parts)]
+        docs.receive(lines, supplier="基准")
+
+    base = measure(lambda: receive(unwaited), repeat=15)
+    t = measure(lambda: receive(waited), repeat=15)
+    ok &= report(
+        "post a 20-line receipt that flags waiting work orders, median",
+        t.median * 1000,
+        target=150,
+        baseline=base.median * 1000,
+        baseline_name="the same receipt of parts nobody waits for",
+        max_ratio=1.5,
+    )
+    turn = iter(issue_orders)
+
+    def issue() -> None:
+        k = issue_orders.index(wo := next(turn))
+        lines = [LineInput(p, b, 1) for p, b in stocked[k * 20 : k * 20 + 20]]
+        docs.issue(lines, work_order_no=wo.number)
+
+    def plain_issue() -> None:
+        docs.issue([LineInput(p, b, 1) for p, b in rng.sample(stocked, 20)], technician="基准")
+
+    base = measure(plain_issue, repeat=15)
+    t = measure(issue, repeat=15, warmup=1)
+    ok &= report(
+        "post a 20-line issue slip to a work order (fulfils 20 waits), median",
+        t.median * 1000,
+        target=150,
+        baseline=base.median * 1000,
+        baseline_name="a 20-line slip to a technician",
+        max_ratio=2.0,
+    )
+    with db.uow(actor) as uow:
+        statuses = {
+            st
+            for st in uow.session.scalars(
+                select(WorkOrder.status).where(WorkOrder.id.in_([o.id for o in issue_orders[:16]]))
+            )
+        }
+    if statuses != {"dispatched"}:
+        print(f"  !! work orders whose waits were fulfilled are {statuses}, not dispatched")
+        ok = False
+    t = measure(lambda: waits.work_order_parts(issue_orders[0].id), repeat=30)
+    ok &= report("parts of a work order with their cost, median", t.median * 1000, target=50)
+    return ok
 
 
 if __name__ == "__main__":

@@ -37,3 +37,19 @@ def make_shop(db: Database, actor: Actor, n_parts: int = 3) -> Shop:
             )
         )
     return Shop(bins, parts)
+
+
+def make_work_order(db: Database, actor: Actor, *, name: str = "张三", dispatch: str = "李师傅"):
+    """A customer with a car and an open work order for it, dispatched to ``dispatch`` (left
+    ``opened`` when empty). Returns the ``WorkOrderRow``."""
+    from aftersales_desk.services.archive import ArchiveService, CustomerInput, VehicleInput
+    from aftersales_desk.services.archive_work_orders import WorkOrderService
+
+    saved = ArchiveService(db, actor).create_customer(
+        CustomerInput(name=name, phone="13800138000"), VehicleInput(plate="京A12345")
+    )
+    orders = WorkOrderService(db, actor)
+    row = orders.open(saved.id, fault="刹车异响，更换前刹车片")
+    if dispatch:
+        row = orders.dispatch(row.id, dispatch)
+    return row

@@ -67,6 +67,7 @@ class SlipData:
     customer_phone: str = ""
     payment_method: str = ""
     original_number: str = ""
+    work_order: str = ""  # the work order(s) 维修工单 the parts went to or came back from
     note: str = ""
     lines: list[SlipLine] = field(default_factory=list)
     total: int = 0
@@ -122,6 +123,8 @@ def _party_lines(data: SlipData) -> list[tuple[str, str]]:
         out.append((_("Payment"), _(PAYMENT_LABELS.get(data.payment_method, data.payment_method))))
     if data.original_number:
         out.append((_("Against"), data.original_number))
+    if data.work_order:
+        out.append((_("Work order"), data.work_order))
     return out
 
 

@@ -7,13 +7,15 @@ copy."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch
+from aftersales_desk.data.models.archive import WorkOrder
 from aftersales_desk.data.models.parts import (
     Bin,
     Part,
@@ -32,6 +34,14 @@ from aftersales_desk.reports.slips import SlipData, SlipLine
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
+from aftersales_desk.services.part_waits import (
+    check_void,
+    check_work_order_lines,
+    flag_arrivals,
+    sync_waits,
+    unflag_arrivals,
+    work_order_by_number,
+)
 from aftersales_desk.services.stock import Move, post_moves, reverse_moves
 
 DOC_KINDS = ("receipt", "issue", "return", "transfer", "scrap", "adjust", "sale", "sale_return")
@@ -57,6 +67,7 @@ class LineInput:
     discount: int = 0  # minor units off the line (counter sales)
     to_bin_id: uuid.UUID | None = None  # transfers
     original_line_id: uuid.UUID | None = None  # sale returns
+    work_order_id: uuid.UUID | None = None  # issue to / return from a work order 维修工单
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +142,7 @@ def _check_lines(
                 _("Line {n}: prices and discounts cannot be negative.").format(n=i),
                 field="price",
             )
+    check_work_order_lines(s, actor, kind, lines)
     return parts
 
 
@@ -188,6 +200,7 @@ def post_document(
             discount=line.discount,
             amount=amount,
             original_line_id=line.original_line_id,
+            work_order_id=line.work_order_id,
         )
         s.add(row)
         total += amount
@@ -206,7 +219,22 @@ def post_document(
     doc.total = total
     s.flush()
     post_moves(s, actor, moves, document_id=doc.id, at=now)
+    _after_posting(s, doc, lines)
     return doc
+
+
+def _after_posting(s: Session, doc: StockDocument, lines: list[LineInput]) -> None:
+    """Work orders waiting for parts: a receipt flags the waits it covers; an issue to or return
+    from a work order settles its waits (and the order's status) — same transaction."""
+    if doc.kind == "receipt":
+        received: dict[uuid.UUID, int] = defaultdict(int)
+        for line in lines:
+            received[line.part_id] += line.qty
+        flag_arrivals(s, doc, received)
+    pairs = {(x.work_order_id, x.part_id) for x in lines if x.work_order_id is not None}
+    if pairs:
+        s.flush()
+        sync_waits(s, pairs)
 
 
 def void_document(s: Session, actor: Actor, doc: StockDocument, reason: str) -> None:
@@ -227,6 +255,7 @@ def void_document(s: Session, actor: Actor, doc: StockDocument, reason: str) -> 
                 number=doc.number
             )
         )
+    check_void(s, doc)
     movements = list(
         s.scalars(
             select(StockMovement)
@@ -239,6 +268,19 @@ def void_document(s: Session, actor: Actor, doc: StockDocument, reason: str) -> 
     doc.void_reason = reason[:400]
     doc.voided_at = utcnow()
     doc.voided_by = actor.username
+    if doc.kind == "receipt":
+        unflag_arrivals(s, doc)
+    pairs = set(
+        s.execute(
+            select(StockDocumentLine.work_order_id, StockDocumentLine.part_id).where(
+                StockDocumentLine.document_id == doc.id,
+                StockDocumentLine.work_order_id.is_not(None),
+            )
+        ).all()
+    )
+    if pairs:
+        s.flush()
+        sync_waits(s, pairs)
 
 
 def doc_party(doc: StockDocument, provider: str | None) -> str:
@@ -278,6 +320,13 @@ def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
                 amount=line.amount,
             )
         )
+    orders = s.scalars(
+        select(WorkOrder.number)
+        .join(StockDocumentLine, StockDocumentLine.work_order_id == WorkOrder.id)
+        .where(StockDocumentLine.document_id == doc.id)
+        .distinct()
+        .order_by(WorkOrder.number)
+    ).all()
     return SlipData(
         number=doc.number,
         kind=doc.kind,
@@ -295,6 +344,7 @@ def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
         customer_phone=doc.customer_phone,
         payment_method=doc.payment_method,
         original_number=original.number if original else "",
+        work_order=", ".join(orders),
         note=doc.note,
         lines=lines,
         total=doc.total,
@@ -311,10 +361,34 @@ class DocumentService:
         self.actor = actor
 
     # --- posting --------------------------------------------------------------------------------
-    def _post(self, kind: str, lines: list[LineInput], **header: object) -> str:
+    def _post(
+        self, kind: str, lines: list[LineInput], *, work_order_no: str = "", **header: object
+    ) -> str:
         require(self.actor, Permission.POST_STOCK)
         with self.db.uow(self.actor, write=True) as uow:
-            doc = post_document(uow.session, self.actor, kind, lines, **header)
+            s = uow.session
+            if work_order_no.strip():
+                # the whole document goes to (or comes back from) this work order, except lines
+                # that name another one themselves
+                wo = work_order_by_number(s, self.actor, work_order_no)
+                lines = [x if x.work_order_id else replace(x, work_order_id=wo.id) for x in lines]
+                if (
+                    kind in ("issue", "return")
+                    and not header.get("technician")
+                    and not (header.get("provider_id"))
+                ):
+                    # the order's technician; a return without one is booked to the order
+                    header["technician"] = (wo.assignee or (wo.number if kind == "return" else ""))[
+                        :100
+                    ]
+                if kind == "issue" and not header["technician"]:
+                    raise ValidationError(
+                        _(
+                            "Work order {number} has no technician yet: name who takes the parts."
+                        ).format(number=wo.number),
+                        field="recipient",
+                    )
+            doc = post_document(s, self.actor, kind, lines, **header)
             uow.commit()
             return doc.number
 
@@ -330,10 +404,13 @@ class DocumentService:
         technician: str = "",
         provider_id: uuid.UUID | None = None,
         note: str = "",
+        work_order_no: str = "",
     ) -> str:
-        """Post an issue slip 出库单 to a technician or a service provider. Returns its number."""
+        """Post an issue slip 出库单 to a technician or a service provider, optionally against a
+        work order (picked by number or scanned; its technician takes the parts unless another
+        is named). Returns its number."""
         technician = technician.strip()
-        if not technician and provider_id is None:
+        if not technician and provider_id is None and not work_order_no.strip():
             raise ValidationError(
                 _("An issue slip goes to a technician or a service provider."), field="recipient"
             )
@@ -343,16 +420,33 @@ class DocumentService:
                 field="recipient",
             )
         return self._post(
-            "issue", lines, technician=technician[:100], provider_id=provider_id, note=note[:400]
+            "issue",
+            lines,
+            work_order_no=work_order_no,
+            technician=technician[:100],
+            provider_id=provider_id,
+            note=note[:400],
         )
 
     def return_to_stock(
-        self, lines: list[LineInput], *, technician: str = "", note: str = ""
+        self,
+        lines: list[LineInput],
+        *,
+        technician: str = "",
+        note: str = "",
+        work_order_no: str = "",
     ) -> str:
-        """Post a return to stock 退库单 of unused parts."""
-        if not technician.strip():
+        """Post a return to stock 退库单 of unused parts, optionally from a work order (which
+        reduces what was issued to it)."""
+        if not technician.strip() and not work_order_no.strip():
             raise ValidationError(_("Who returns the parts?"), field="technician")
-        return self._post("return", lines, technician=technician.strip()[:100], note=note[:400])
+        return self._post(
+            "return",
+            lines,
+            work_order_no=work_order_no,
+            technician=technician.strip()[:100],
+            note=note[:400],
+        )
 
     def transfer(self, lines: list[LineInput], *, note: str = "") -> str:
         return self._post("transfer", lines, note=note[:400])

@@ -1,5 +1,5 @@
 """Old parts 旧件: received back from technicians or providers against the issue-slip line they
-were replaced by, tested, then batched into a return-to-factory list 返厂单 (numbered gaplessly,
+were replaced by (found by the slip's number or by the work order the part was issued to), tested, then batched into a return-to-factory list 返厂单 (numbered gaplessly,
 printable, Excel) that stays open until the factory acknowledges it."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select, tuple_
 
 from aftersales_desk.data.models import Branch
+from aftersales_desk.data.models.archive import WorkOrder
 from aftersales_desk.data.models.parts import (
     OldPart,
     OldPartBatch,
@@ -29,6 +30,7 @@ from aftersales_desk.reports.tables import TableReport, write_table
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
+from aftersales_desk.services.part_waits import work_order_by_number
 
 TEST_RESULTS = {
     "untested": N_("Not tested"),
@@ -48,6 +50,7 @@ class OldPartRow:
     received_at: datetime
     returned_by: str
     slip: str
+    work_order: str
     test_result: str
     test_label: str
     batch: str
@@ -82,8 +85,10 @@ class OldParts:
         slip_number: str = "",
         line_no: int | None = None,
         note: str = "",
+        work_order_no: str = "",
     ) -> uuid.UUID:
-        """Record old parts handed back; with a slip number they are matched to its line."""
+        """Record old parts handed back; with a slip number (or a work order number, or both)
+        they are matched to the issue line that replaced them."""
         require(self.actor, Permission.POST_STOCK)
         if qty <= 0:
             raise ValidationError(_("The quantity must be a positive whole number."), field="qty")
@@ -94,7 +99,9 @@ class OldParts:
             if s.get(Part, part_id) is None:
                 raise ValidationError(_("No such part."), field="part")
             line_id = None
-            if slip_number.strip():
+            if work_order_no.strip():
+                line_id = self._work_order_line(s, work_order_no, part_id, qty, slip_number)
+            elif slip_number.strip():
                 slip = s.scalars(
                     select(StockDocument).where(
                         StockDocument.branch_id == self.actor.branch_id,
@@ -144,6 +151,47 @@ class OldParts:
             s.add(old)
             uow.commit()
             return old.id
+
+    def _work_order_line(
+        self, s, work_order_no: str, part_id: uuid.UUID, qty: int, slip_number: str
+    ) -> uuid.UUID:
+        """The oldest posted issue line of the part to the work order (on the given slip, if
+        any) that has room for ``qty`` more old pieces."""
+        wo = work_order_by_number(s, self.actor, work_order_no)
+        back = (
+            select(func.coalesce(func.sum(OldPart.qty), 0))
+            .where(OldPart.issue_line_id == StockDocumentLine.id)
+            .correlate(StockDocumentLine)
+            .scalar_subquery()
+        )
+        q = (
+            select(StockDocumentLine, back)
+            .join(StockDocument, StockDocument.id == StockDocumentLine.document_id)
+            .where(
+                StockDocumentLine.work_order_id == wo.id,
+                StockDocumentLine.part_id == part_id,
+                StockDocument.kind == "issue",
+                StockDocument.status == "posted",
+            )
+            .order_by(StockDocument.posted_at, StockDocumentLine.line_no)
+        )
+        if slip_number.strip():
+            q = q.where(StockDocument.number == slip_number.strip().upper())
+        lines = s.execute(q).all()
+        if not lines:
+            raise ValidationError(
+                _("Work order {number} was issued no such part.").format(number=wo.number),
+                field="work_order",
+            )
+        for line, already in lines:
+            if already + qty <= line.qty:
+                return line.id
+        raise ValidationError(
+            _("Only {n} were issued on that line; {m} are back already.").format(
+                n=sum(line.qty for line, _a in lines), m=sum(a for _l, a in lines)
+            ),
+            field="qty",
+        )
 
     def record_test(self, old_part_id: uuid.UUID, result: str, note: str = "") -> None:
         require(self.actor, Permission.POST_STOCK)
@@ -231,11 +279,12 @@ class OldParts:
         unbatched_only: bool = False,
     ) -> Page[OldPartRow]:
         q = (
-            select(OldPart, Part, OldPartBatch, StockDocument.number)
+            select(OldPart, Part, OldPartBatch, StockDocument.number, WorkOrder.number)
             .join(Part, Part.id == OldPart.part_id)
             .outerjoin(OldPartBatch, OldPartBatch.id == OldPart.batch_id)
             .outerjoin(StockDocumentLine, StockDocumentLine.id == OldPart.issue_line_id)
             .outerjoin(StockDocument, StockDocument.id == StockDocumentLine.document_id)
+            .outerjoin(WorkOrder, WorkOrder.id == StockDocumentLine.work_order_id)
             .where(OldPart.branch_id == self.actor.branch_id)
             .order_by(OldPart.received_at.desc(), OldPart.id.desc())
         )
@@ -254,13 +303,14 @@ class OldParts:
                     o.received_at,
                     o.returned_by,
                     slip or "",
+                    order or "",
                     o.test_result,
                     _(TEST_RESULTS[o.test_result]),
                     b.number if b else "",
                     _(BATCH_STATUS[b.status]) if b else "",
                     o.note,
                 )
-                for o, p, b, slip in result[:limit]
+                for o, p, b, slip, order in result[:limit]
             ]
         nxt = (rows[-1].received_at, rows[-1].id) if len(result) > limit else None
         return Page(rows, nxt)

@@ -1,5 +1,5 @@
 """The parts counter's registrations: ``ls parts`` / ``ls slips`` / ``ls old-parts`` /
-``ls tools``, the ``check`` invariants (ledger balances, gapless numbers), the reports and the
+``ls part-waits`` / ``ls work-order-parts`` / ``ls tools``, the ``check`` invariants (ledger balances, gapless numbers), the reports and the
 ``demo`` filler. The use cases live in the modules imported here."""
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from aftersales_desk.data.models.parts import (
 )
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
+from aftersales_desk.errors import UsageError
+from aftersales_desk.i18n import _
 from aftersales_desk.services.listing import iso, register, stream
 from aftersales_desk.services.old_parts import OldParts
+from aftersales_desk.services.part_waits import PartWaits
 from aftersales_desk.services.tools import ToolRegister
 
 
@@ -120,6 +123,7 @@ def _ls_old_parts(db: Database, actor: Actor, filters: dict[str, str]) -> Iterat
                 "received_at": iso(r.received_at),
                 "returned_by": r.returned_by,
                 "slip": r.slip,
+                "work_order": r.work_order,
                 "test_result": r.test_result,
                 "batch": r.batch,
                 "note": r.note,
@@ -142,4 +146,68 @@ def _ls_tools(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[d
             "lent_at": iso(t.lent_at),
             "due_at": iso(t.due_at),
             "overdue": t.overdue,
+        }
+
+
+@register("part-waits")
+def _ls_part_waits(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Work orders waiting for parts 待件工单: open ones, longest waiting first (``all=1``: also
+    fulfilled and cancelled ones; ``arrived=1``: only those whose part arrived)."""
+    service = PartWaits(db, actor)
+    yes = ("1", "true", "yes")
+    open_only = filters.get("all", "").lower() not in yes
+    arrived_only = filters.get("arrived", "").lower() in yes
+    cursor = None
+    while True:
+        page = service.page(cursor, 500, open_only=open_only, arrived_only=arrived_only)
+        for r in page.rows:
+            yield {
+                "id": str(r.id),
+                "work_order": r.work_order_no,
+                "work_order_status": r.work_order_status,
+                "customer_name": r.customer_name,
+                "plate": r.plate,
+                "part_no": r.part_no,
+                "name": r.part_name,
+                "qty": r.qty,
+                "issued_qty": r.issued_qty,
+                "status": r.status,
+                "since": iso(r.since),
+                "days_waiting": r.days_waiting,
+                "requested_by": r.requested_by,
+                "arrived": r.arrived,
+                "arrived_at": iso(r.arrived_at),
+                "arrival_document": r.arrival_document,
+                "note": r.note,
+            }
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+@register("work-order-parts")
+def _ls_work_order_parts(
+    db: Database, actor: Actor, filters: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """The parts issued to one work order (``work_order=WO…``) and returned from it, with their
+    cost: quantities and money are negative for returns, zero on void slips."""
+    number = filters.get("work_order", "").strip()
+    if not number:
+        raise UsageError(_("Name the work order: --filter work_order=NUMBER"))
+    service = PartWaits(db, actor)
+    parts = service.work_order_parts(service.find_work_order(number).id)
+    for x in parts.lines:
+        yield {
+            "work_order": parts.work_order.number,
+            "document": x.document,
+            "kind": x.kind,
+            "document_status": x.document_status,
+            "posted_at": iso(x.posted_at),
+            "line_no": x.line_no,
+            "part_no": x.part_no,
+            "name": x.part_name,
+            "unit": x.unit,
+            "qty": x.qty,
+            "cost": x.cost,
+            "amount": x.amount,
         }

@@ -1,6 +1,8 @@
 """``demo`` filler of the parts counter: bins, service providers, a catalogue of car parts and
 engine oils, receipts, issue slips (one voided), counter sales with a return, old parts on a
-return-to-factory list, and tools (one overdue). Deterministic for a seed."""
+return-to-factory list, tools (one overdue); and, on the archive's open work orders, parts
+issued to them and work orders waiting for back-ordered parts 待件工单 (one part arrived, one
+wait fulfilled). Deterministic for a seed."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from aftersales_desk.data.models.parts import Part
+from aftersales_desk.data.models.archive import WorkOrder
+from aftersales_desk.data.models.parts import Part, PartWait
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.services import demo
 from aftersales_desk.services.counter_sales import CounterSales, SaleLine
 from aftersales_desk.services.documents import DocumentService, LineInput, post_document
 from aftersales_desk.services.old_parts import OldParts
+from aftersales_desk.services.part_waits import PartWaits
 from aftersales_desk.services.parts_catalog import PartInput, PartsCatalog
 from aftersales_desk.services.tools import ToolRegister
 
@@ -177,3 +181,83 @@ def fill_parts(ctx: demo.DemoContext) -> None:
     tools.lend("GJ-001", "李师傅", days=3)
     tools.lend("GJ-002", "王建军", days=1, lent_at=now - timedelta(days=4))
     tools.lend("GJ-005", "赵磊")
+    _work_orders(ctx, keeper, parts)
+
+
+# parts that are not kept in stock and are ordered from the factory when a repair needs them
+BACK_ORDERED = [
+    ("5Q0941005", "左前大灯总成", "电气", "个", 2680),
+    ("0AM927769", "双离合变速箱电脑板", "发动机", "个", 5420),
+    ("3Q0614517", "ABS泵总成", "制动", "个", 3860),
+    ("5G0853651", "前保险杠格栅", "车身", "个", 620),
+]
+
+
+def _work_orders(ctx: demo.DemoContext, keeper, parts: list[tuple]) -> None:
+    """Parts issued to the archive's open work orders, old parts back from one of them, and
+    orders waiting for back-ordered parts: one part arrived, one wait already fulfilled."""
+    rng = ctx.rng
+    with ctx.db.uow(keeper) as uow:
+        orders = list(
+            uow.session.execute(
+                select(WorkOrder.id, WorkOrder.number, WorkOrder.status)
+                .where(WorkOrder.status.in_(("dispatched", "waiting_parts")))
+                .order_by(WorkOrder.number)
+            )
+        )
+    if not orders:
+        return  # the archive made no open work orders (demo without customers)
+    docs = DocumentService(ctx.db, keeper)
+    waits = PartWaits(ctx.db, keeper)
+    cat = PartsCatalog(ctx.db, ctx.actor)
+    dispatched = [o for o in orders if o.status == "dispatched"]
+    first_slip = ""
+    for o in dispatched[:4]:
+        chosen = rng.sample(parts[: len(parts) * 2 // 3], rng.randrange(1, 3))
+        number = docs.issue([LineInput(p, b, 1) for p, b, _c, _n in chosen], work_order_no=o.number)
+        first_slip = first_slip or number
+    if first_slip:
+        view = docs.view(first_slip)
+        with ctx.db.uow(keeper) as uow:
+            pid = uow.session.scalar(select(Part.id).where(Part.part_no == view.lines[0].part_no))
+        OldParts(ctx.db, keeper).receive(
+            pid, 1, returned_by=view.technician, work_order_no=dispatched[0].number
+        )
+    bin_id = parts[0][1]
+    back = []
+    for part_no, name, category, unit, cost in BACK_ORDERED:
+        back.append(
+            cat.save(
+                PartInput(
+                    part_no=part_no,
+                    name=name,
+                    model_fit=rng.choice(MODELS[:6]),
+                    unit=unit,
+                    purchase_price=cost * 100,
+                    sale_price=round(cost * 1.35) * 100,
+                    default_bin=BINS[0][0],
+                    category=category,
+                    barcode=f"69{rng.randrange(10**10, 10**11)}",
+                )
+            )
+        )
+    now = utcnow()
+    waiting = [o for o in orders if o.status == "waiting_parts"] + dispatched[4:]
+    made = []
+    for k, o in enumerate(waiting[: len(BACK_ORDERED) + 2]):
+        pid = back[k % len(back)]
+        made.append((waits.register(o.number, pid, 1, note="已向厂家订货"), o.number, pid, k))
+    # back-date when the waits began (the demo tells a story of the last two weeks)
+    with ctx.db.uow(keeper, write=True) as uow:
+        for wait_id, _n, _p, k in made:
+            w = uow.session.get(PartWait, wait_id)
+            w.since = now - timedelta(days=12 - 2 * k, hours=rng.randrange(0, 8))
+        uow.commit()
+    if not made:
+        return
+    # the factory delivers the part of the two longest waits: both are flagged as arrived …
+    arrived = [(pid, number) for _w, number, pid, _k in made[:2]]
+    docs.receive([LineInput(pid, bin_id, 1) for pid, _n in arrived], supplier="一汽-大众配件中心")
+    # … and the first of them has been issued to its work order already
+    pid, number = arrived[0]
+    docs.issue([LineInput(pid, bin_id, 1)], work_order_no=number)

@@ -1,6 +1,7 @@
 """Parts counter records: catalogue, bins, service providers, the immutable stock ledger with its
 balance caches, numbered documents (slips, receipt notes, counter-sale receipts), gapless number
-series, old parts returned to the factory, and the tool register.
+series, old parts returned to the factory, work orders waiting for parts 待件, and the tool
+register.
 
 Quantities are whole numbers of the part's unit; money is integer minor units (fen).
 """
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -121,7 +123,16 @@ class StockDocument(IdMixin, TimestampMixin, BranchScopedMixin, Base):
 
 class StockDocumentLine(IdMixin, Base):
     __tablename__ = "stock_document_lines"
-    __table_args__ = (UniqueConstraint("document_id", "line_no"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "line_no"),
+        # most lines go to a technician, not a work order: index only those that name one
+        Index(
+            "ix_stock_document_lines_work_order",
+            "work_order_id",
+            "part_id",
+            sqlite_where=text("work_order_id IS NOT NULL"),
+        ),
+    )
 
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_documents.id"))
     line_no: Mapped[int] = mapped_column(Integer)
@@ -134,6 +145,10 @@ class StockDocumentLine(IdMixin, Base):
     amount: Mapped[int] = mapped_column(Integer, default=0)
     original_line_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("stock_document_lines.id"), default=None
+    )
+    # the work order 维修工单 the parts went to (issue) or came back from (return to stock)
+    work_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("work_orders.id"), default=None
     )
 
 
@@ -238,6 +253,40 @@ class OldPart(IdMixin, TimestampMixin, BranchScopedMixin, Base):
         ForeignKey("old_part_batches.id"), default=None, index=True
     )
     note: Mapped[str] = mapped_column(String(400), default="")
+
+
+WAIT_STATUSES = ("waiting", "arrived", "fulfilled", "cancelled")
+
+
+class PartWait(IdMixin, TimestampMixin, BranchScopedMixin, Base):
+    """待件: an open work order waits for a part (how many, since when, who recorded it). A
+    receipt that brings the part flags it ``arrived``; issuing the part to the order fulfils it;
+    it can be cancelled with a reason."""
+
+    __tablename__ = "part_waits"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('waiting', 'arrived', 'fulfilled', 'cancelled')", name="status"
+        ),
+        CheckConstraint("qty > 0", name="qty"),
+        Index("ix_part_waits_open", "branch_id", "status", "part_id", "since"),
+    )
+
+    work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    issued_qty: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    arrived_at: Mapped[datetime | None] = mapped_column(default=None)
+    arrival_document_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("stock_documents.id"), default=None
+    )
+    fulfilled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Tool(IdMixin, TimestampMixin, BranchScopedMixin, Base):

@@ -1,4 +1,6 @@
-"""The parts counter tab 配件管理: stock, documents, counter sale, old parts, tools, reports."""
+"""The parts counter tab 配件管理: stock, documents, counter sale, work orders and the parts they
+wait for 待件工单, old parts, tools, reports; and the watcher that tells the clerk in the status
+bar when a part that work orders wait for has arrived."""
 
 from __future__ import annotations
 
@@ -23,11 +25,14 @@ class PartsTab(QWidget):
             StockPage,
             ToolsPage,
         )
+        from aftersales_desk.ui.tabs.parts.work_orders import WaitsPage, WorkOrderPartsPage
 
         self.ctx = ctx
         self.stock = StockPage(ctx)
         self.documents = DocumentsPage(ctx)
         self.sale = SalePage(ctx)
+        self.waits = WaitsPage(ctx)
+        self.work_orders = WorkOrderPartsPage(ctx)
         self.old_parts = OldPartsPage(ctx)
         self.tools = ToolsPage(ctx)
         self.reports = ReportsPage(ctx)
@@ -35,6 +40,8 @@ class PartsTab(QWidget):
         self.pages.addTab(self.stock, _("Stock"))
         self.pages.addTab(self.documents, _("Slips and receipts"))
         self.pages.addTab(self.sale, _("Counter sale"))
+        self.pages.addTab(self.waits, _("Work orders waiting for parts"))
+        self.pages.addTab(self.work_orders, _("Work order parts"))
         self.pages.addTab(self.old_parts, _("Old parts"))
         self.pages.addTab(self.tools, _("Tools"))
         self.pages.addTab(self.reports, _("Reports"))
@@ -47,9 +54,17 @@ class PartsTab(QWidget):
         self.stock.reload()
 
     def on_changes(self, areas: frozenset) -> None:
-        if "parts" not in areas:
-            return
-        self._dirty = {self.stock, self.documents, self.old_parts, self.tools}
+        if "archive" in areas:  # work orders opened, dispatched, closed in the archive
+            self._dirty |= {self.waits, self.work_orders}
+        if "parts" in areas:
+            self._dirty |= {
+                self.stock,
+                self.documents,
+                self.waits,
+                self.work_orders,
+                self.old_parts,
+                self.tools,
+            }
         self._refresh_current()
 
     def _refresh_current(self) -> None:
@@ -59,4 +74,10 @@ class PartsTab(QWidget):
             page.reload()
 
 
-register(TabSpec("parts", N_("Parts counter"), PartsTab, order=20))
+def _watch(ctx: AppContext, window: QWidget):
+    from aftersales_desk.ui.tabs.parts.watch import ArrivalsWatcher
+
+    return ArrivalsWatcher(ctx, window)
+
+
+register(TabSpec("parts", N_("Parts counter"), PartsTab, order=20, watch=_watch))

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 from aftersales_desk.domain.money import MINOR_PER_UNIT, format_money
 from aftersales_desk.i18n import _
 from aftersales_desk.services.documents import DOC_TITLES, DocumentService, LineInput
+from aftersales_desk.services.part_waits import PartWaits
 from aftersales_desk.services.parts_catalog import BinRow, PartInput, PartRow, PartsCatalog
 from aftersales_desk.ui.context import AppContext
-from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit
+from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit, WorkOrderField
 
 
 def money_spin(value_minor: int = 0) -> QDoubleSpinBox:
@@ -238,6 +239,10 @@ class DocumentDialog(QDialog):
         self.cb_provider = QComboBox()
         self.ed_supplier = QLineEdit()
         self.ed_note = QLineEdit()
+        # issue slips and returns can go to / come back from a work order 维修工单
+        self.wo_field = WorkOrderField(PartWaits(ctx.db, ctx.actor))
+        if kind in ("issue", "return"):
+            form.addRow(_("Work order"), self.wo_field)
         if kind == "issue":
             self.cb_provider.addItem(_("(none: a technician)"), None)
             for p in self.catalog.providers():
@@ -280,14 +285,23 @@ class DocumentDialog(QDialog):
         technician = self.ed_technician.text()
         provider = self.cb_provider.currentData() if kind == "issue" else None
         supplier, note = self.ed_supplier.text(), self.ed_note.text()
+        order = self.wo_field.number()
 
         def work(_progress):
             if kind == "receipt":
                 return service.receive(lines, supplier=supplier, note=note)
             if kind == "issue":
-                return service.issue(lines, technician=technician, provider_id=provider, note=note)
+                return service.issue(
+                    lines,
+                    technician=technician,
+                    provider_id=provider,
+                    note=note,
+                    work_order_no=order,
+                )
             if kind == "return":
-                return service.return_to_stock(lines, technician=technician, note=note)
+                return service.return_to_stock(
+                    lines, technician=technician, note=note, work_order_no=order
+                )
             if kind == "transfer":
                 return service.transfer(lines, note=note)
             return service.scrap(lines, note=note)

@@ -708,6 +708,7 @@ class OldPartsPage(QWidget):
                 Column("received_at", N_("Received"), _when),
                 Column("returned_by", N_("Returned by")),
                 Column("slip", N_("Issue slip")),
+                Column("work_order", N_("Work order")),
                 Column("test_label", N_("Test result")),
                 Column("batch", N_("Return list")),
                 Column("batch_status", N_("List status")),
@@ -718,6 +719,7 @@ class OldPartsPage(QWidget):
         self.view = make_view(self.model)
         stretch(self.view, 1)
         self.btn_receive = QPushButton(_("Receive old part…"))
+        self.receive_dialog: QDialog | None = None
         self.btn_test = QPushButton(_("Record test…"))
         self.btn_batch = QPushButton(_("New return list…"))
         self.cb_batch = QComboBox()
@@ -756,30 +758,9 @@ class OldPartsPage(QWidget):
             )
 
     def on_receive(self) -> None:
-        dlg = QDialog(self)
-        dlg.setWindowTitle(_("Receive old part"))
-        field = PartField(self.catalog)
-        qty = QSpinBox()
-        qty.setRange(1, 10000)
-        who = QLineEdit()
-        slip = QLineEdit()
-        slip.setPlaceholderText(_("issue slip number (optional)"))
-        ok = QPushButton(_("Receive"))
-        ok.clicked.connect(dlg.accept)
-        form = QFormLayout(dlg)
-        form.addRow(_("Part"), field)
-        form.addRow(_("Qty"), qty)
-        form.addRow(_("Returned by"), who)
-        form.addRow(_("Issue slip"), slip)
-        form.addRow("", ok)
-        if dlg.exec() != QDialog.DialogCode.Accepted or field.part is None:
-            return
-        pid, n, by, number = field.part.id, qty.value(), who.text(), slip.text()
-        self.ctx.ops.run(
-            lambda _p: self.service.receive(pid, n, returned_by=by, slip_number=number),
-            parent=self,
-            changes={"parts"},
-        )
+        from aftersales_desk.ui.tabs.parts.work_orders import receive_old_part
+
+        self.receive_dialog = receive_old_part(self.ctx, self)
 
     def on_test(self) -> None:
         rows = selected(self.view, self.model)

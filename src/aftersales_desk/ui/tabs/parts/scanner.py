@@ -2,7 +2,7 @@
 the code very fast and presses Enter. ``ScanLineEdit`` tells a scan from typing by the keystroke
 rhythm and emits ``sig_code`` with the code either way when Enter comes; ``PartField`` looks the
 code up (an exact, indexed look-up of barcode or part number: a millisecond, so it runs at once)
-and shows the part found."""
+and shows the part found; ``WorkOrderField`` does the same for a work order's number."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from aftersales_desk.domain.money import format_money
+from aftersales_desk.errors import UserError
 from aftersales_desk.i18n import _
+from aftersales_desk.services.part_waits import PartWaits, WorkOrderRef
 from aftersales_desk.services.parts_catalog import PartRow, PartsCatalog
 
 SCAN_MAX_GAP_S = 0.05  # scanners type a character every few milliseconds; people don't
@@ -100,3 +102,52 @@ class PartField(QWidget):
         self.part = None
         self.edit.clear()
         self.label.clear()
+
+
+class WorkOrderField(QWidget):
+    """A work order field: scan the order's barcode or type its number, Enter finds it
+    (``sig_order``) and shows customer, plate and status — or says there is none."""
+
+    sig_order = Signal(object)  # WorkOrderRef
+
+    def __init__(self, service: PartWaits, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.order: WorkOrderRef | None = None
+        self.edit = ScanLineEdit()
+        self.edit.setPlaceholderText(_("Scan or type a work order number, then Enter"))
+        self.label = QLabel()
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.label, 2)
+        self.edit.sig_code.connect(self.on_code)
+        self.edit.textEdited.connect(self._edited)
+
+    def _edited(self, _text: str) -> None:
+        self.order = None
+        self.label.clear()
+
+    def on_code(self, code: str, _scanned: bool = False) -> None:
+        try:
+            order = self.service.find_work_order(code)
+        except UserError as exc:
+            self.order = None
+            self.label.setText(exc.message)
+            self.label.setStyleSheet("color: #b00020;")
+            return
+        self.order = order
+        self.label.setStyleSheet("")
+        self.label.setText(order.label)
+        self.edit.setText(order.number)
+        self.edit.selectAll()
+        self.sig_order.emit(order)
+
+    def set_number(self, number: str) -> None:
+        self.edit.setText(number)
+        self.on_code(number)
+
+    def number(self) -> str:
+        """The order found, or what was typed (the service then says what is wrong with it)."""
+        return self.order.number if self.order is not None else self.edit.text().strip()
