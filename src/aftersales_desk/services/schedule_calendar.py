@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aftersales_desk.data.models import CalendarDay
 from aftersales_desk.domain.roles import Permission
-from aftersales_desk.domain.sla import ServiceClock, WorkingHours
+from aftersales_desk.domain.sla import ServiceClock
 from aftersales_desk.domain.workcal import WorkCalendar
 from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import _
@@ -142,23 +142,14 @@ class CalendarMixin(ScheduleBase):
     def service_clock(self, opened_at: datetime) -> ServiceClock:
         """A work order's service clock under this branch's rules: round the clock, or only in
         opening hours on working days (holidays, swapped days and branch days included) when the
-        branch's ``schedule_sla_working_hours`` is on. The work order record feeds it its events.
+        branch's ``schedule_sla_working_hours`` is on, with the branch's limits
+        (``schedule_sla_minutes``). ``services.service_clocks`` feeds real work orders into it.
         """
+        from aftersales_desk.services.service_clocks import clock_rules
+
         with self.db.uow(self.actor) as uow:
-            conf = _settings(uow.session, self.branch_id)
-            cal = _calendar(uow.session, self.branch_id, bool(conf["schedule_public_holidays"]))
-        hours = None
-        if conf["schedule_sla_working_hours"]:
-            try:
-                start = time.fromisoformat(str(conf["schedule_work_start"]))
-                end = time.fromisoformat(str(conf["schedule_work_end"]))
-                hours = WorkingHours(start, end, cal, _zone(str(conf["schedule_timezone"])))
-            except ValueError as exc:
-                raise ValidationError(
-                    _("The branch's working hours are not valid: {error}").format(error=exc),
-                    field="schedule_work_start",
-                ) from None
-        return ServiceClock(opened_at=opened_at, hours=hours)
+            rules = clock_rules(uow.session, self.branch_id)
+        return ServiceClock(opened_at=opened_at, hours=rules.hours, chain=rules.chain)
 
     def zone(self) -> ZoneInfo:
         with self.db.uow(self.actor) as uow:
