@@ -1,5 +1,5 @@
 """The schedule tab: today's agenda (check off with a note and an attachment; who did it), the
-branch's duties (edit, add, events, install the default set), and its working calendar (days the
+work orders' service clocks (``clocks.py``), the branch's duties (edit, add, events, install the default set), and its working calendar (days the
 branch adds when the holiday package is out of date)."""
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from aftersales_desk.services.schedule import (
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
+from aftersales_desk.ui.tabs.schedule.clocks import ClocksPage
 from aftersales_desk.ui.tabs.schedule.dialogs import (
     CheckOffDialog,
     DutyDialog,
@@ -553,22 +554,26 @@ class ScheduleTab(QWidget):
         self.agenda = AgendaPage(ctx, self.service)
         self.duties = DutiesPage(ctx, self.service)
         self.calendar = CalendarPage(ctx, self.service)
+        self.clocks = ClocksPage(ctx)
         self.pages.addTab(self.agenda, _("Agenda"))
+        self.pages.addTab(self.clocks, _("Service clocks"))
         self.pages.addTab(self.duties, _("Duties"))
         self.pages.addTab(self.calendar, _("Working calendar"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
         # the agenda loads now; the other pages when first shown (and again after changes)
-        self._dirty: set[QWidget] = {self.duties, self.calendar}
+        self._dirty: set[QWidget] = {self.duties, self.calendar, self.clocks}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
         self.agenda.refresh()
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas:
-            self._dirty = {self.agenda, self.duties, self.calendar}
-            self.on_page_shown()
+            self._dirty = {self.agenda, self.duties, self.calendar, self.clocks}
+        if "archive" in areas:  # work orders opened, dispatched, closed
+            self._dirty.add(self.clocks)
+        self.on_page_shown()
 
     def on_page_shown(self, *_args: Any) -> None:
         page = self.pages.currentWidget()
