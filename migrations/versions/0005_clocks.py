@@ -74,6 +74,14 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     for sql in APPEND_ONLY_TRIGGERS:
         op.execute(sql)
+    # Orders already waiting for parts get their running pause, from when they last changed.
+    op.execute(
+        "INSERT INTO work_order_clock_events (id, created_at, updated_at, branch_id, "
+        "work_order_id, seq, kind, reason, note, at, by_id, by) "
+        "SELECT lower(hex(randomblob(16))), updated_at, updated_at, branch_id, id, 1, 'pause', "
+        "'waiting_for_parts', '', max(updated_at, opened_at, coalesce(dispatched_at, opened_at)), "
+        "NULL, 'system' FROM work_orders WHERE status = 'waiting_parts'"
+    )
 
 
 def downgrade() -> None:

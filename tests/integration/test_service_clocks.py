@@ -295,3 +295,25 @@ def test_cli_ls_clocks(db, db_path, clerk, customer, capsys):
     assert len(rows) == 1 and rows[0]["number"] == wo.number
     assert rows[0]["step"] == "contact" and rows[0]["minutes_left"] == 60  # 2 h from opening
     assert rows[0]["state"] == "running" and rows[0]["paused"] is None
+
+
+def test_upgrade_pauses_orders_already_waiting_for_parts(db, db_path, clerk, customer):
+    from alembic import command
+
+    from aftersales_desk.data.migrate import alembic_config
+
+    wo = _open(db, clerk, customer, at(2026, 11, 23, 9, 0))
+    _dispatch(db, clerk, wo.id, at(2026, 11, 23, 9, 10))
+    with travel(at(2026, 11, 23, 10, 0)):
+        WorkOrderService(db, clerk).set_waiting_for_parts(wo.id, True)
+    db.dispose()
+    cfg = alembic_config(url=f"sqlite:///{db_path}")
+    command.downgrade(cfg, "0004_schedule")  # a branch database from before the clocks
+    command.upgrade(cfg, "head")
+    with travel(at(2026, 11, 23, 12, 0)):
+        row = ServiceClockService(db, clerk).get(wo.id)
+        assert row.pause_reason is PauseReason.WAITING_FOR_PARTS
+        assert row.paused_since == at(2026, 11, 23, 10, 0)
+        assert row.remaining == timedelta(minutes=60)  # contact: 2 h from 9:00, stopped at 10:00
+        row = ServiceClockService(db, clerk).resume(wo.id)
+        assert row.status == "dispatched" and not row.paused

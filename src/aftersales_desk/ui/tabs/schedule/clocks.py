@@ -47,6 +47,20 @@ _RED, _RED_TEXT = QColor("#f8d7da"), QColor("#b00020")
 _PAUSED, _ESCALATE = QColor("#e2e3e5"), QColor("#fff3cd")
 
 
+# What is to be done next, as the front desk says it (the domain's labels name a step done).
+STEP_TODO = {
+    Stage.DISPATCH: N_("Dispatch a technician"),
+    Stage.CONTACT: N_("Contact the customer"),
+    Stage.ON_SITE: N_("On site / first feedback"),
+    Stage.FOLLOW_UP: N_("Follow up the progress"),
+    Stage.CLOSE: N_("Close the order"),
+}
+
+
+def step_text(stage: Stage | None) -> str:
+    return _(STEP_TODO[stage]) if stage else "—"
+
+
 def duration_text(value: timedelta) -> str:
     """A span as people say it: 2 d 3 h, 5 h 20 min, 12 min."""
     minutes = int(abs(value).total_seconds() // 60)
@@ -78,7 +92,7 @@ class ClockModel(LazyTableModel):
                 Column("customer_name", N_("Customer")),
                 Column("plate", N_("Plate")),
                 Column("assignee", N_("Technician / provider")),
-                Column("stage", N_("Next step"), lambda s: s.label if s else "—"),
+                Column("stage", N_("Next step"), step_text),
                 Column("deadline", N_("Deadline"), self._local),
                 Column("remaining", N_("Time left"), left_text),
                 Column("pause_reason", N_("Paused"), lambda r: r.label if r else ""),
@@ -320,9 +334,11 @@ class ClocksPage(QWidget):
                 mark = "✔" if s.state is StageState.MET else "⚠"
                 steps.append(f"{mark} {s.stage.label} {fmt(s.reached_at)}")
             elif s.state is StageState.OVERDUE:
-                steps.append(f"<b style='color:#b00020'>✘ {s.stage.label} {fmt(s.deadline)}</b>")
+                steps.append(
+                    f"<b style='color:#b00020'>✘ {step_text(s.stage)} {fmt(s.deadline)}</b>"
+                )
             else:
-                steps.append(f"○ {s.stage.label} {fmt(s.deadline)}")
+                steps.append(f"○ {step_text(s.stage)} {fmt(s.deadline)}")
         lines = [f"<b>{detail.row.number}</b> {detail.row.fault}", " · ".join(steps)]
         for e in detail.events[-5:]:
             reason = PauseReason(e.reason).label if e.reason else ""

@@ -14,6 +14,7 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.schedule import AgendaItem, ScheduleService
 from aftersales_desk.services.service_clocks import ClockSummary, ServiceClockService
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.tabs.schedule.clocks import step_text
 
 STATUS_KEY = "schedule_overdue"
 CLOCKS_KEY = "schedule_clocks"
@@ -93,7 +94,7 @@ class OverdueWatcher(QObject):
                 _("{number} {customer}: {step} overdue").format(
                     number=r.number,
                     customer=r.customer_name,
-                    step=r.stage.label if r.stage else "",
+                    step=step_text(r.stage),
                 )
                 for r in summary.overdue_rows
             ]
