@@ -63,7 +63,7 @@ def test_an_order_goes_overdue_is_contacted_and_paused(qtbot, db, make_actor):
         (row,) = _rows(page)
         assert row.number == wo.number and row.stage is Stage.CONTACT and not row.overdue
         assert page.model.index(0, 6).data() == "2 h 0 min"
-        assert "Overdue: 0" in page.lbl_summary.text()
+        qtbot.waitUntil(lambda: "Overdue: 0" in page.lbl_summary.text(), timeout=5000)
         watcher = window._watchers[0]
         assert watcher.clock_count == 0
 
@@ -81,7 +81,7 @@ def test_an_order_goes_overdue_is_contacted_and_paused(qtbot, db, make_actor):
         assert row.overdue
         assert page.model.index(0, 6).data() == "overdue 5 min"
         assert page.model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole).color() == _RED
-        assert "Overdue: 1" in page.lbl_summary.text()
+        qtbot.waitUntil(lambda: "Overdue: 1" in page.lbl_summary.text(), timeout=5000)
 
         # mark contacted
         page.view.selectRow(0)

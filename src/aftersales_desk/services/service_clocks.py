@@ -137,7 +137,7 @@ class _Facts:
     status: str
 
 
-def replay(facts: _Facts, events: Iterable[WorkOrderClockEvent], rules: ClockRules) -> ServiceClock:
+def replay(facts: _Facts, events: Iterable[Any], rules: ClockRules) -> ServiceClock:
     """The order's clock from its stored facts, in the order they happened."""
     clock = ServiceClock(opened_at=facts.opened_at, hours=rules.hours, chain=rules.chain)
     if facts.dispatched_at is not None:
@@ -244,19 +244,22 @@ class ClockSummary:
 
 def _row(r: Any, clock: ServiceClock, rules: ClockRules, now: datetime) -> ClockRow:
     stage = limit = deadline = remaining = state = None
-    for st, lim in rules.chain:
-        if st not in clock.reached and not clock.closed:
-            stage, limit = st, lim
-            deadline = clock.deadline(lim)
-            remaining = lim - clock.counted(now)
-            if remaining < timedelta():
-                state = StageState.OVERDUE
-            elif clock.paused:
-                state = StageState.PAUSED
-            else:
-                state = StageState.RUNNING
-            break
-    late = _late_steps(clock)
+    reached = [(lim, clock.reached[st]) for st, lim in rules.chain if st in clock.reached]
+    if not clock.closed:
+        stage, limit = next(((st, lim) for st, lim in rules.chain if st not in clock.reached),
+                            (None, None))  # fmt: skip
+    # one pass over the clock's time: counted now and at each step reached, the next deadline
+    counted, deadlines = clock.measure([now, *(t for _l, t in reached)], [limit] if limit else [])
+    late = sum(1 for (lim, _t), c in zip(reached, counted[1:], strict=True) if c > lim)
+    if stage is not None and limit is not None:
+        deadline = deadlines[0]
+        remaining = limit - counted[0]
+        if remaining < timedelta():
+            state = StageState.OVERDUE
+        elif clock.paused:
+            state = StageState.PAUSED
+        else:
+            state = StageState.RUNNING
     pause = clock.pauses[-1] if clock.paused else None
     open_for = clock.open_for(now)
     return ClockRow(
@@ -266,14 +269,6 @@ def _row(r: Any, clock: ServiceClock, rules: ClockRules, now: datetime) -> Clock
         not clock.closed and open_for > rules.escalate_after,
         clock.escalations[-1][1] if clock.escalations else "", late,
     )  # fmt: skip
-
-
-def _late_steps(clock: ServiceClock) -> int:
-    return sum(
-        1
-        for st, lim in clock.chain
-        if st in clock.reached and clock.counted(clock.reached[st]) > lim
-    )
 
 
 _COLUMNS = (
@@ -298,12 +293,25 @@ def _query():
     )
 
 
-def _events_of(s: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[WorkOrderClockEvent]]:
-    out: dict[uuid.UUID, list[WorkOrderClockEvent]] = {i: [] for i in ids}
+_EVENT_COLUMNS = (
+    WorkOrderClockEvent.id,
+    WorkOrderClockEvent.work_order_id,
+    WorkOrderClockEvent.seq,
+    WorkOrderClockEvent.kind,
+    WorkOrderClockEvent.reason,
+    WorkOrderClockEvent.note,
+    WorkOrderClockEvent.at,
+    WorkOrderClockEvent.by,
+)
+
+
+def _events_of(s: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """The orders' clock events in order, as plain rows (no ORM objects: lists are long)."""
+    out: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
-        for e in s.scalars(
-            select(WorkOrderClockEvent)
+        for e in s.execute(
+            select(*_EVENT_COLUMNS)
             .where(WorkOrderClockEvent.work_order_id.in_(part))
             .order_by(WorkOrderClockEvent.work_order_id, WorkOrderClockEvent.seq)
         ):

@@ -42,7 +42,7 @@ from aftersales_desk.ui.tabs.schedule.dialogs import _buttons
 
 AREA = "schedule"
 CHANGES = {"schedule", "archive"}  # a pause for parts moves the work order to 待件
-PAGE_SIZE = 100
+PAGE_SIZE = 60  # a screenful and more; the rest loads as the list scrolls
 _RED, _RED_TEXT = QColor("#f8d7da"), QColor("#b00020")
 _PAUSED, _ESCALATE = QColor("#e2e3e5"), QColor("#fff3cd")
 
@@ -247,6 +247,10 @@ class ClocksPage(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.lbl_detail)
+        self.summary_timer = QTimer(self)
+        self.summary_timer.setSingleShot(True)
+        self.summary_timer.setInterval(150)
+        self.summary_timer.timeout.connect(self._count)
         # deadlines pass while the page is open: re-read it every minute while it is shown
         self.timer = QTimer(self)
         self.timer.setInterval(60_000)
@@ -263,17 +267,21 @@ class ClocksPage(QWidget):
 
     def refresh(self) -> None:
         """The list's first page now; the counts over every open order off the UI thread."""
-        self.ctx.ops.run(
-            lambda _p: (self.service.rules().tz, self.service.summary()),
-            write=False,
-            on_success=self.show_summary,
-        )
         cur = self.current()
         keep = self._pending or (cur.id if cur else None)
         self._pending = None
         self.model.reload()
         if keep is None or not self.select_order(keep):
             self._selected_changed()
+        # the counts need every open order's clock: off the UI thread, once the rows are painted
+        self.summary_timer.start()
+
+    def _count(self) -> None:
+        self.ctx.ops.run(
+            lambda _p: (self.service.rules().tz, self.service.summary()),
+            write=False,
+            on_success=self.show_summary,
+        )
 
     def show_summary(self, result: tuple[ZoneInfo, ClockSummary]) -> None:
         tz, summary = result
