@@ -317,3 +317,23 @@ def test_upgrade_pauses_orders_already_waiting_for_parts(db, db_path, clerk, cus
         assert row.remaining == timedelta(minutes=60)  # contact: 2 h from 9:00, stopped at 10:00
         row = ServiceClockService(db, clerk).resume(wo.id)
         assert row.status == "dispatched" and not row.paused
+
+
+def test_schedule_settings_carry_the_clock_limits(db, admin, make_actor):
+    from dataclasses import replace
+
+    from aftersales_desk.services.schedule import ScheduleService
+
+    svc = ScheduleService(db, admin)
+    conf = svc.settings()
+    assert conf.sla_minutes == (30, 120, 1440, 2880, 4320) and conf.escalate_days == 3
+    svc.update_settings(replace(conf, sla_minutes=(15, 60, 480, 1440, 2880), escalate_days=2))
+    assert ServiceClockService(db, admin).rules().escalate_after == timedelta(days=2)
+    assert svc.settings().sla_minutes == (15, 60, 480, 1440, 2880)
+    with pytest.raises(ValidationError):  # not growing
+        svc.update_settings(replace(conf, sla_minutes=(30, 20, 480, 1440, 2880)))
+    with pytest.raises(ValidationError):
+        svc.update_settings(replace(conf, escalate_days=0))
+    with pytest.raises(PermissionDenied):
+        ScheduleService(db, make_actor(Role.CLERK)).update_settings(conf)
+    assert svc.settings().escalate_days == 2  # nothing half-written

@@ -109,10 +109,13 @@ class CalendarMixin(ScheduleBase):
             bool(conf["schedule_sla_working_hours"]),
             hm("schedule_work_start", time(8, 30)),
             hm("schedule_work_end", time(17, 30)),
+            tuple(conf["schedule_sla_minutes"]),
+            int(conf["schedule_escalate_days"]),
         )
 
     def update_settings(self, new: ScheduleSettings) -> None:
         """Change the branch's schedule settings, all or none (managers and admins)."""
+        from aftersales_desk.services.service_clocks import check_limits
         from aftersales_desk.services.settings import SettingsService
 
         require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
@@ -128,6 +131,7 @@ class CalendarMixin(ScheduleBase):
             )
         if not new.work_start < new.work_end:
             raise ValidationError(_("Working hours must end after they start."), field="work_end")
+        check_limits(list(new.sla_minutes), new.escalate_days)
         SettingsService(self.db, self.actor).update(
             {
                 "schedule_timezone": new.timezone,
@@ -136,6 +140,8 @@ class CalendarMixin(ScheduleBase):
                 "schedule_sla_working_hours": new.sla_working_hours,
                 "schedule_work_start": new.work_start.strftime("%H:%M"),
                 "schedule_work_end": new.work_end.strftime("%H:%M"),
+                "schedule_sla_minutes": list(new.sla_minutes),
+                "schedule_escalate_days": new.escalate_days,
             }
         )
 

@@ -152,6 +152,10 @@ class ScheduleSettings:
     sla_working_hours: bool
     work_start: time
     work_end: time
+    # the service clock chain in minutes (dispatch, contact, on site, follow-up, close) and the
+    # days after which an open order is escalated
+    sla_minutes: tuple[int, ...] = (30, 120, 1440, 2880, 4320)
+    escalate_days: int = 3
 
 
 # --- the default set, from the seeds (售后信息员每月具体工作) ----------------------------------------

@@ -22,10 +22,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from aftersales_desk.data.models.archive import Customer, Vehicle, WorkOrder
+from aftersales_desk.data.models.archive import OPEN_ORDERS_SQL, Customer, Vehicle, WorkOrder
 from aftersales_desk.data.models.service_clocks import WorkOrderClockEvent
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
@@ -87,10 +87,8 @@ class ClockRules:
     tz: ZoneInfo
 
 
-def clock_rules(s: Session, branch_id: uuid.UUID | None) -> ClockRules:
-    conf = _settings(s, branch_id)
-    tz = _zone(str(conf["schedule_timezone"]))
-    minutes = conf["schedule_sla_minutes"]
+def check_limits(minutes: Any, days: Any) -> None:
+    """The branch's chain: five growing positive numbers of minutes; escalation after 1–365 days."""
     if (
         not isinstance(minutes, list)
         or len(minutes) != len(CHAIN)
@@ -104,14 +102,20 @@ def clock_rules(s: Session, branch_id: uuid.UUID | None) -> ClockRules:
             ),
             field="schedule_sla_minutes",
         )
-    chain = tuple(
-        (stage, timedelta(minutes=m)) for (stage, _d), m in zip(CHAIN, minutes, strict=True)
-    )
-    days = conf["schedule_escalate_days"]
     if not isinstance(days, int) or not 1 <= days <= 365:
         raise ValidationError(
             _("Orders are escalated after 1 to 365 days."), field="schedule_escalate_days"
         )
+
+
+def clock_rules(s: Session, branch_id: uuid.UUID | None) -> ClockRules:
+    conf = _settings(s, branch_id)
+    tz = _zone(str(conf["schedule_timezone"]))
+    minutes, days = conf["schedule_sla_minutes"], conf["schedule_escalate_days"]
+    check_limits(minutes, days)
+    chain = tuple(
+        (stage, timedelta(minutes=m)) for (stage, _d), m in zip(CHAIN, minutes, strict=True)
+    )
     hours = None
     if conf["schedule_sla_working_hours"]:
         cal = _calendar(s, branch_id, bool(conf["schedule_public_holidays"]))
@@ -271,6 +275,8 @@ def _row(r: Any, clock: ServiceClock, rules: ClockRules, now: datetime) -> Clock
     )  # fmt: skip
 
 
+_OPEN = text(OPEN_ORDERS_SQL)  # literal, so that SQLite uses the partial index ix_work_orders_open
+
 _COLUMNS = (
     WorkOrder.id,
     WorkOrder.number,
@@ -361,9 +367,7 @@ class ServiceClockService:
         with self.db.uow(self.actor) as uow:
             s = uow.session
             rules = clock_rules(s, self.branch_id)
-            q = _query().where(
-                WorkOrder.branch_id == self.branch_id, WorkOrder.status.in_(OPEN_STATUSES)
-            )
+            q = _query().where(WorkOrder.branch_id == self.branch_id, _OPEN)
             if escalated_only:
                 q = q.where(WorkOrder.opened_at < now - rules.escalate_after)
             if cursor is not None:
@@ -419,10 +423,7 @@ class ServiceClockService:
             found = list(
                 s.execute(
                     _query()
-                    .where(
-                        WorkOrder.branch_id == self.branch_id,
-                        WorkOrder.status.in_(OPEN_STATUSES),
-                    )
+                    .where(WorkOrder.branch_id == self.branch_id, _OPEN)
                     .order_by(WorkOrder.opened_at, WorkOrder.id)
                 )
             )

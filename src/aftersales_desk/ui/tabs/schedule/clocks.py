@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.domain.sla import PauseReason, Stage, StageState
 from aftersales_desk.i18n import N_, _
+from aftersales_desk.services.pages import Page
 from aftersales_desk.services.service_clocks import (
     MAX_CLOCK_NOTE,
     ClockDetail,
@@ -192,6 +193,7 @@ class ClocksPage(QWidget):
         self.tz = ZoneInfo("Asia/Shanghai")
         self.escalated_only = False
         self._pending: Any = None  # the order to select after the next reload
+        self._started = False  # no reading before the first refresh (the page may never show)
         self.model = ClockModel(self._fetch, self.tz)
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -259,6 +261,8 @@ class ClocksPage(QWidget):
 
     # --- loading ----------------------------------------------------------------------------
     def _fetch(self, cursor: Any, limit: int):
+        if not self._started:  # the view asks as soon as it shows; the first refresh reads
+            return Page([], None)
         return self.service.page(cursor, limit, escalated_only=self.escalated_only)
 
     def on_tick(self) -> None:
@@ -267,6 +271,7 @@ class ClocksPage(QWidget):
 
     def refresh(self) -> None:
         """The list's first page now; the counts over every open order off the UI thread."""
+        self._started = True
         cur = self.current()
         keep = self._pending or (cur.id if cur else None)
         self._pending = None
