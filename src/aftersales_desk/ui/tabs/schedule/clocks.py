@@ -203,8 +203,8 @@ class ClocksPage(QWidget):
         self.view.verticalHeader().setVisible(False)
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(True)
-        for col, width in ((0, 95), (1, 80), (2, 95), (3, 110), (4, 150), (5, 90), (6, 120),
-                           (7, 90), (8, 80)):  # fmt: skip
+        for col, width in ((0, 95), (1, 80), (2, 95), (3, 140), (4, 160), (5, 90), (6, 150),
+                           (7, 120), (8, 90)):  # fmt: skip
             self.view.setColumnWidth(col, width)
         hh.setSectionResizeMode(9, QHeaderView.ResizeMode.Stretch)
         self.view.selectionModel().selectionChanged.connect(self._selected_changed)

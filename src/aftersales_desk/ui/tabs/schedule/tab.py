@@ -525,14 +525,13 @@ class SettingsBox(QGroupBox):
         hours.addWidget(self.ed_end)
         grid.addLayout(hours, 1, 3)
         grid.addWidget(self.btn_save, 1, 5)
-        limits = QHBoxLayout()
-        for stage, sp in zip(Stage, self.sp_limits, strict=True):
-            limits.addWidget(QLabel(step_text(stage)))
-            limits.addWidget(sp)
-        limits.addSpacing(12)
-        limits.addWidget(QLabel(_("Escalate orders open over")))
-        limits.addWidget(self.sp_escalate)
-        limits.addStretch(1)
+        limits = QGridLayout()  # step names above their limits: narrow in every language
+        for col, (stage, sp) in enumerate(zip(Stage, self.sp_limits, strict=True)):
+            limits.addWidget(QLabel(step_text(stage)), 0, col)
+            limits.addWidget(sp, 1, col)
+        limits.addWidget(QLabel(_("Escalate orders open over")), 0, 5)
+        limits.addWidget(self.sp_escalate, 1, 5)
+        limits.setColumnStretch(6, 1)
         grid.addWidget(QLabel(_("Service clock limits")), 2, 0)
         grid.addLayout(limits, 2, 1, 1, 5)
 
