@@ -337,3 +337,52 @@ def test_schedule_settings_carry_the_clock_limits(db, admin, make_actor):
     with pytest.raises(PermissionDenied):
         ScheduleService(db, make_actor(Role.CLERK)).update_settings(conf)
     assert svc.settings().escalate_days == 2  # nothing half-written
+
+
+def test_the_kept_count_follows_time_events_and_settings(db, admin, clerk, customer):
+    """``summary`` keeps each order's brief between calls; it must agree with reading every
+    order's clock afresh after time passes, after events and after a change of the rules."""
+    clocks = ServiceClockService(db, clerk)  # one object, as the status bar keeps it
+
+    def fresh():
+        rows = ServiceClockService(db, clerk).page(None, 1000).rows
+        return (
+            sorted(r.number for r in rows if r.overdue),
+            sorted(r.number for r in rows if r.escalate),
+            sum(1 for r in rows if r.needs_reason),
+        )
+
+    def kept():
+        s = clocks.summary()
+        assert s.overdue == len(s.overdue_rows) and s.escalated == len(s.escalated_rows)
+        return (
+            sorted(r.number for r in s.overdue_rows),
+            sorted(r.number for r in s.escalated_rows),
+            s.without_reason,
+        )
+
+    a = _open(db, clerk, customer, at(2026, 11, 23, 9, 0))
+    b = _open(db, clerk, customer, at(2026, 11, 23, 9, 5), fault="异响")
+    c = _open(db, clerk, customer, at(2026, 11, 24, 10, 0), fault="漏水")
+    _dispatch(db, clerk, a.id, at(2026, 11, 23, 9, 10))
+    _dispatch(db, clerk, b.id, at(2026, 11, 23, 9, 20))
+    steps = [
+        (at(2026, 11, 23, 10, 0), None),
+        (at(2026, 11, 23, 11, 1), None),  # a's contact due 11:00
+        (at(2026, 11, 23, 11, 2), lambda: clocks.mark(a.id, Stage.CONTACT)),
+        (at(2026, 11, 23, 11, 3), lambda: clocks.pause(b.id, PauseReason.CUSTOMER_UNAVAILABLE)),
+        (at(2026, 11, 24, 10, 1), lambda: _dispatch(db, clerk, c.id, at(2026, 11, 24, 10, 1))),
+        (at(2026, 11, 24, 12, 0), lambda: clocks.resume(b.id)),
+        (at(2026, 11, 26, 9, 30), None),  # a and b open over three days
+        (at(2026, 11, 26, 9, 31), lambda: clocks.escalate(a.id, "等厂家配件")),
+        (
+            at(2026, 11, 26, 9, 32),
+            lambda: SettingsService(db, admin).update({"schedule_sla_working_hours": True}),
+        ),
+        (at(2026, 11, 27, 9, 32), None),
+    ]
+    for when, act in steps:
+        with travel(when):
+            if act is not None:
+                act()
+            assert kept() == fresh(), when

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models.archive import OPEN_ORDERS_SQL, Customer, Vehicle, WorkOrder
@@ -338,12 +338,45 @@ def _rows(s: Session, rules: ClockRules, found: list[Any], now: datetime) -> lis
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Brief:
+    """What the overdue count needs of one order, valid while ``key`` holds."""
+
+    key: tuple[Any, ...]  # (status, dispatched_at, last event's seq)
+    due: datetime | None  # running: when the step due next turns overdue
+    paused_late: bool  # stopped after its step was already due
+    since: datetime  # for the order of the list: when it turned (or stopped) overdue
+    reason_given: bool
+
+    def overdue(self, now: datetime) -> bool:
+        return self.paused_late or (self.due is not None and self.due < now)
+
+
+def _brief(key: tuple[Any, ...], clock: ServiceClock, rules: ClockRules) -> _Brief:
+    reason = bool(clock.escalations)
+    nxt = (
+        None
+        if clock.closed
+        else next((lim for st, lim in rules.chain if st not in clock.reached), None)
+    )
+    if nxt is None:
+        return _Brief(key, None, False, clock.opened_at, reason)
+    if clock.paused:
+        start = clock.pauses[-1].start
+        counted, _d = clock.measure([start], [])
+        return _Brief(key, None, counted[0] > nxt, start, reason)
+    _c, (due,) = clock.measure([], [nxt])
+    return _Brief(key, due, False, due or clock.opened_at, reason)
+
+
 class ServiceClockService:
     """The service clocks of the acting user's branch."""
 
     def __init__(self, db: Database, actor: Actor) -> None:
         self.db = db
         self.actor = actor
+        self._briefs: dict[uuid.UUID, _Brief] = {}  # see summary()
+        self._rules: ClockRules | None = None
 
     @property
     def branch_id(self) -> uuid.UUID | None:
@@ -415,28 +448,71 @@ class ServiceClockService:
         return ClockDetail(row, clock.status(now), rows, pauses)
 
     def summary(self) -> ClockSummary:
-        """Every open order's clock as of now: how many are overdue, escalated, without a reason."""
+        """Every open order's clock as of now: how many are overdue, escalated, without a reason.
+
+        The status bar asks every minute, over thousands of open orders. An order's deadline
+        does not move while nothing happens to it, so each order's brief is kept (on this
+        service object) until its status, dispatch or clock events change — or the branch's
+        rules do; a minute later only the comparisons with the new time are done again."""
         now = utcnow()
         with self.db.uow(self.actor) as uow:
             s = uow.session
             rules = clock_rules(s, self.branch_id)
+            cache = self._briefs if rules == self._rules else {}
+            last = (
+                select(
+                    WorkOrderClockEvent.work_order_id.label("wid"),
+                    func.max(WorkOrderClockEvent.seq).label("seq"),
+                )
+                .group_by(WorkOrderClockEvent.work_order_id)
+                .subquery()
+            )
             found = list(
                 s.execute(
-                    _query()
+                    select(
+                        WorkOrder.id,
+                        WorkOrder.opened_at,
+                        WorkOrder.dispatched_at,
+                        WorkOrder.closed_at,
+                        WorkOrder.status,
+                        last.c.seq,
+                    )
+                    .outerjoin(last, last.c.wid == WorkOrder.id)
                     .where(WorkOrder.branch_id == self.branch_id, _OPEN)
                     .order_by(WorkOrder.opened_at, WorkOrder.id)
                 )
             )
-            rows = _rows(s, rules, found, now)
-        overdue = sorted((r for r in rows if r.overdue), key=lambda r: r.remaining or timedelta())
-        escalated = [r for r in rows if r.escalate]
+            briefs: dict[uuid.UUID, _Brief] = {}
+            stale = []
+            for r in found:
+                key = (r.status, r.dispatched_at, r.seq)
+                known = cache.get(r.id)
+                if known is not None and known.key == key:
+                    briefs[r.id] = known
+                else:
+                    stale.append((r, key))
+            events = _events_of(s, [r.id for r, _k in stale])
+            for r, key in stale:
+                briefs[r.id] = _brief(key, replay(_facts(r), events[r.id], rules), rules)
+            self._briefs, self._rules = briefs, rules
+            overdue = [r.id for r in found if briefs[r.id].overdue(now)]
+            escalated = [r.id for r in found if now - as_utc(r.opened_at) > rules.escalate_after]
+            without = sum(1 for i in escalated if not briefs[i].reason_given)
+            top = sorted(overdue, key=lambda i: briefs[i].since)[:15]
+            wanted = list(dict.fromkeys([*top, *escalated[:15]]))
+            shown = {
+                row.id: row
+                for row in _rows(
+                    s, rules, list(s.execute(_query().where(WorkOrder.id.in_(wanted)))), now
+                )
+            }
         return ClockSummary(
-            len(rows),
+            len(found),
             len(overdue),
             len(escalated),
-            sum(1 for r in escalated if r.needs_reason),
-            overdue[:15],
-            escalated[:15],
+            without,
+            sorted((shown[i] for i in top), key=lambda r: r.remaining or timedelta()),
+            [shown[i] for i in escalated[:15]],
         )
 
     # --- recording --------------------------------------------------------------------------
