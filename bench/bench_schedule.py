@@ -194,11 +194,11 @@ def build_clocks(path: Path) -> None:
 
 
 def _clocks() -> bool:
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from aftersales_desk.data.migrate import head_revision
     from aftersales_desk.data.models import WorkOrderClockEvent
-    from aftersales_desk.data.models.archive import Customer, WorkOrder
+    from aftersales_desk.data.models.archive import OPEN_ORDERS_SQL, Customer, WorkOrder
     from aftersales_desk.services.bootstrap import local_actor, open_database
     from aftersales_desk.services.service_clocks import ServiceClockService
     from aftersales_desk.ui.tabs.schedule.clocks import PAGE_SIZE
@@ -217,7 +217,7 @@ def _clocks() -> bool:
                     s.execute(
                         select(WorkOrder.id, WorkOrder.number, Customer.name, WorkOrder.opened_at)
                         .join(Customer, Customer.id == WorkOrder.customer_id)
-                        .where(WorkOrder.status.in_(("opened", "dispatched", "waiting_parts")))
+                        .where(WorkOrder.branch_id == actor.branch_id, text(OPEN_ORDERS_SQL))
                         .order_by(WorkOrder.opened_at, WorkOrder.id)
                         .limit(PAGE_SIZE + 1)
                     )
@@ -243,9 +243,16 @@ def _clocks() -> bool:
                      target=100, baseline=t_raw.median * 1000,
                      baseline_name="raw SQL, same rows")  # fmt: skip
         report("clocks page opens with rows shown (p95)", t_open.p95 * 1000, target=100)
-        t_sum = measure(svc.summary, repeat=5)
-        report(f"clocks: overdue count over all {ORDERS} (status bar, off the UI thread)",
-               t_sum.median * 1000, baseline=t_raw.median * 1000,
+        cold = ServiceClockService(db, actor)
+        t0 = time.perf_counter()
+        cold.summary()
+        t_cold = time.perf_counter() - t0
+        report(f"clocks: overdue count over all {ORDERS}, first (status bar, off the UI thread)",
+               t_cold * 1000, baseline=t_raw.median * 1000,
+               baseline_name="raw SQL, first page")  # fmt: skip
+        t_warm = measure(cold.summary, repeat=5, warmup=0)
+        report(f"clocks: overdue count over all {ORDERS}, each minute after (median)",
+               t_warm.median * 1000, baseline=t_raw.median * 1000,
                baseline_name="raw SQL, first page")  # fmt: skip
     finally:
         db.dispose()

@@ -57,7 +57,7 @@ def test_an_order_goes_overdue_is_contacted_and_paused(qtbot, db, make_actor):
         qtbot.addWidget(window)
         tab = window.show_tab("schedule")
         window.show()
-        tab.pages.setCurrentWidget(tab.clocks)
+        tab.pages.setCurrentWidget(tab.clocks_holder)
         _settle(qtbot, ctx)
         page = tab.clocks
         (row,) = _rows(page)
@@ -132,7 +132,7 @@ def test_the_manager_sees_escalations_and_their_reasons(qtbot, db, admin, make_a
         qtbot.addWidget(window)
         tab = window.show_tab("schedule")
         window.show()
-        tab.pages.setCurrentWidget(tab.clocks)
+        tab.pages.setCurrentWidget(tab.clocks_holder)
         page = tab.clocks
         page.cb_filter.setCurrentIndex(1)  # escalated only
         _settle(qtbot, ctx)

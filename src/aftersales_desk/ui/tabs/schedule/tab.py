@@ -583,29 +583,39 @@ class ScheduleTab(QWidget):
         self.agenda = AgendaPage(ctx, self.service)
         self.duties = DutiesPage(ctx, self.service)
         self.calendar = CalendarPage(ctx, self.service)
-        self.clocks = ClocksPage(ctx)
+        # the clocks page is built when first shown: the agenda opens without it
+        self.clocks_holder = QWidget()
+        QVBoxLayout(self.clocks_holder).setContentsMargins(0, 0, 0, 0)
+        self._clocks: ClocksPage | None = None
         self.pages.addTab(self.agenda, _("Agenda"))
-        self.pages.addTab(self.clocks, _("Service clocks"))
+        self.pages.addTab(self.clocks_holder, _("Service clocks"))
         self.pages.addTab(self.duties, _("Duties"))
         self.pages.addTab(self.calendar, _("Working calendar"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
         # the agenda loads now; the other pages when first shown (and again after changes)
-        self._dirty: set[QWidget] = {self.duties, self.calendar, self.clocks}
+        self._dirty: set[QWidget] = {self.duties, self.calendar, self.clocks_holder}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
         self.agenda.refresh()
 
+    @property
+    def clocks(self) -> ClocksPage:
+        if self._clocks is None:
+            self._clocks = ClocksPage(self.ctx)
+            self.clocks_holder.layout().addWidget(self._clocks)
+        return self._clocks
+
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas:
-            self._dirty = {self.agenda, self.duties, self.calendar, self.clocks}
+            self._dirty = {self.agenda, self.duties, self.calendar, self.clocks_holder}
         if "archive" in areas:  # work orders opened, dispatched, closed
-            self._dirty.add(self.clocks)
+            self._dirty.add(self.clocks_holder)
         self.on_page_shown()
 
     def on_page_shown(self, *_args: Any) -> None:
         page = self.pages.currentWidget()
         if page in self._dirty:
             self._dirty.discard(page)
-            page.refresh()
+            (self.clocks if page is self.clocks_holder else page).refresh()
