@@ -1,7 +1,10 @@
 """Daily schedule: a year of occurrences for every default duty (issue 8: ≤ 50 ms), against bare
 dateutil expansion of the same rules (no calendar, no moves) in the same run; the agenda opening
 with 5 years of check-off history (≤ 100 ms) — the service call, and the tab from construction to
-rows shown — against one unit of work reading the duty list."""
+rows shown — against one unit of work reading the duty list; the service clocks page opening with
+5k open work orders counted in working hours (≤ 100 ms to rows shown) against the raw SQL reading
+the same first page of orders and their clock events, and the status bar's count over all of them
+(off the UI thread)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bench.common import cached_db, header, measure, report
 
 YEARS = int(os.environ.get("BENCH_SCHEDULE_YEARS", "5"))
+ORDERS = int(os.environ.get("BENCH_CLOCKS_ORDERS", "5000"))
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -122,7 +126,174 @@ def main() -> bool:
         report("agenda tab opens with rows shown (p95)", t_tab.p95 * 1000, target=100)
     finally:
         db.dispose()
+    ok &= _clocks()
     return ok
+
+
+def build_clocks(path: Path) -> None:
+    """``ORDERS`` open work orders opened over the last ten days, dispatched, most contacted,
+    some on site, a fifth waiting for parts; the branch counts clocks in opening hours."""
+    from sqlalchemy import insert
+
+    from aftersales_desk.data.models import WorkOrderClockEvent
+    from aftersales_desk.data.models.archive import WorkOrder
+    from aftersales_desk.services.archive import ArchiveService, CustomerInput
+    from aftersales_desk.services.bootstrap import initialize, local_actor
+    from aftersales_desk.services.settings import SettingsService
+
+    db = initialize(path, branch_code="BJ01", branch_name="北京朝阳4S店", device_code="A",
+                    admin_password="bench1234")  # fmt: skip
+    actor = local_actor(db, "admin")
+    SettingsService(db, actor).update({"schedule_sla_working_hours": True})
+    archive = ArchiveService(db, actor)
+    customers = [
+        archive.create_customer(CustomerInput(name=f"客户{i:03d}", phone=f"1390000{i:04d}")).id
+        for i in range(60)
+    ]
+    rng = random.Random(8)
+    now = datetime.now(UTC)
+    orders, events = [], []
+    for i in range(ORDERS):
+        opened = now - timedelta(minutes=rng.randint(10, 10 * 24 * 60))
+        dispatched = opened + timedelta(minutes=rng.randint(5, 50))
+        waiting = rng.random() < 0.2 and dispatched < now
+        wid = uuid.uuid4()
+        orders.append({
+            "id": wid, "branch_id": actor.branch_id, "number": f"WO{i + 1:07d}",
+            "customer_id": customers[i % len(customers)], "vehicle_id": None, "kind": "repair",
+            "fault": "空调不制冷", "advisor": "刘洋", "assignee": "王师傅",
+            "assignee_is_provider": False, "mileage_km": 0,
+            "status": "waiting_parts" if waiting else "dispatched", "opened_at": opened,
+            "dispatched_at": dispatched, "closed_at": None, "cancel_reason": "",
+            "created_at": now, "updated_at": now,
+        })  # fmt: skip
+        t, seq = dispatched, 0
+        for kind, minutes in (("contacted", 90), ("on_site", 20 * 60)):
+            t = t + timedelta(minutes=rng.randint(minutes // 3, minutes))
+            if t >= now or rng.random() < 0.25:
+                break
+            seq += 1
+            events.append((wid, seq, kind, "", t))
+        if waiting:
+            seq += 1
+            events.append(
+                (wid, seq, "pause", "waiting_for_parts", min(now, t + timedelta(hours=1)))
+            )
+    rows = [
+        {"id": uuid.uuid4(), "branch_id": actor.branch_id, "work_order_id": wid, "seq": seq,
+         "kind": kind, "reason": reason, "note": "", "at": at, "by_id": None, "by": "张丽",
+         "created_at": now, "updated_at": now}
+        for wid, seq, kind, reason, at in events
+    ]  # fmt: skip
+    with db.uow(actor, write=True) as uow:
+        uow.session.execute(insert(WorkOrder), orders)
+        uow.session.execute(insert(WorkOrderClockEvent), rows)
+        uow.commit()
+    print(f"({ORDERS} open work orders, {len(rows)} clock events)", flush=True)
+    db.dispose()
+
+
+def _clocks() -> bool:
+    from sqlalchemy import select, text
+
+    from aftersales_desk.data.migrate import head_revision
+    from aftersales_desk.data.models import WorkOrderClockEvent
+    from aftersales_desk.data.models.archive import OPEN_ORDERS_SQL, Customer, WorkOrder
+    from aftersales_desk.services.bootstrap import local_actor, open_database
+    from aftersales_desk.services.service_clocks import ServiceClockService
+    from aftersales_desk.ui.tabs.schedule.clocks import PAGE_SIZE
+
+    ok = True
+    path = cached_db(f"clocks-{head_revision()}-{ORDERS}", build_clocks)
+    db = open_database(path)
+    try:
+        actor = local_actor(db, "admin")
+        svc = ServiceClockService(db, actor)
+
+        def raw_page() -> int:
+            with db.uow(actor) as uow:
+                s = uow.session
+                found = list(
+                    s.execute(
+                        select(WorkOrder.id, WorkOrder.number, Customer.name, WorkOrder.opened_at)
+                        .join(Customer, Customer.id == WorkOrder.customer_id)
+                        .where(WorkOrder.branch_id == actor.branch_id, text(OPEN_ORDERS_SQL))
+                        .order_by(WorkOrder.opened_at, WorkOrder.id)
+                        .limit(PAGE_SIZE + 1)
+                    )
+                )
+                ids = [r.id for r in found]
+                return len(
+                    list(
+                        s.execute(
+                            select(WorkOrderClockEvent.kind, WorkOrderClockEvent.at).where(
+                                WorkOrderClockEvent.work_order_id.in_(ids)
+                            )
+                        )
+                    )
+                )
+
+        t_raw = measure(raw_page, repeat=20)
+        t_page = measure(lambda: svc.page(None, PAGE_SIZE), repeat=20)
+        ok &= report(f"clocks: first page of {PAGE_SIZE}, {ORDERS} open orders (median)",
+                     t_page.median * 1000, target=100, baseline=t_raw.median * 1000,
+                     baseline_name="raw SQL, same rows")  # fmt: skip
+        t_open = _clocks_open(db, actor)
+        ok &= report("clocks page opens with rows shown (median)", t_open.median * 1000,
+                     target=100, baseline=t_raw.median * 1000,
+                     baseline_name="raw SQL, same rows")  # fmt: skip
+        report("clocks page opens with rows shown (p95)", t_open.p95 * 1000, target=100)
+        cold = ServiceClockService(db, actor)
+        t0 = time.perf_counter()
+        cold.summary()
+        t_cold = time.perf_counter() - t0
+        report(f"clocks: overdue count over all {ORDERS}, first (status bar, off the UI thread)",
+               t_cold * 1000, baseline=t_raw.median * 1000,
+               baseline_name="raw SQL, first page")  # fmt: skip
+        t_warm = measure(cold.summary, repeat=5, warmup=0)
+        report(f"clocks: overdue count over all {ORDERS}, each minute after (median)",
+               t_warm.median * 1000, baseline=t_raw.median * 1000,
+               baseline_name="raw SQL, first page")  # fmt: skip
+    finally:
+        db.dispose()
+    return ok
+
+
+def _clocks_open(db, actor):
+    from PySide6.QtWidgets import QApplication
+
+    from aftersales_desk.ui.context import AppContext
+    from aftersales_desk.ui.tabs.schedule.clocks import ClocksPage
+    from aftersales_desk.ui.tasks import Ops
+
+    app = QApplication.instance() or QApplication([])
+    ctx = AppContext(db=db, actor=actor, ops=Ops())
+    samples, pages = [], []
+    for i in range(16):
+        t0 = time.perf_counter()
+        page = ClocksPage(ctx)
+        page.show()
+        page.refresh()  # the first page is read here, on the UI thread; the counts go off it
+        app.processEvents()
+        assert page.model.rowCount() > 0
+        samples.append(time.perf_counter() - t0)
+        page.summary_timer.stop()
+        page._count()  # the counts over every order, off the UI thread: done before the next
+        ctx.ops.wait_idle()
+        app.processEvents()
+        page.timer.stop()
+        page.close()
+        pages.append(page)
+        if i == 0:
+            samples.clear()  # warm-up
+    ctx.ops.wait_idle()
+    app.processEvents()
+    for page in pages:
+        page.deleteLater()
+    app.processEvents()
+    from bench.common import Timing
+
+    return Timing(samples)
 
 
 def _tab_open(db, actor):

@@ -192,3 +192,31 @@ def test_deadline_is_when_the_counted_time_reaches_the_limit(
         local_deadline = deadline.astimezone(TZ)
         assert WorkCalendar().is_working(local_deadline.date())
         assert time(8, 30) < local_deadline.time() <= time(17, 30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hours=st.booleans(),
+    opened_min=st.integers(0, 7 * 24 * 60),
+    pauses=st.lists(st.tuples(st.integers(1, 3000), st.integers(0, 3000)), max_size=3),
+    open_pause=st.booleans(),
+    points=st.lists(st.integers(0, 20 * 24 * 60), min_size=1, max_size=5),
+)
+def test_measure_agrees_with_counted_and_deadline(hours, opened_min, pauses, open_pause, points):
+    """The one-pass ``measure`` (used for long lists) gives what ``counted``/``deadline`` give."""
+    opened = local(2026, 9, 28, 0) + timedelta(minutes=opened_min)  # around National Day
+    wh = WorkingHours(time(9), time(17, 30), WorkCalendar(), TZ) if hours else None
+    clock = ServiceClock(opened_at=opened, hours=wh)
+    t = opened
+    for i, (gap, length) in enumerate(pauses):
+        t += timedelta(minutes=gap)
+        clock.pause(t, PauseReason.CUSTOMER_UNAVAILABLE)
+        if i == len(pauses) - 1 and open_pause:
+            break
+        t += timedelta(minutes=length)
+        clock.resume(t)
+    at = [opened + timedelta(minutes=p) for p in points]
+    limits = [limit for _s, limit in CHAIN]
+    counted, deadlines = clock.measure(at, limits)
+    assert counted == [clock.counted(p) for p in at]
+    assert deadlines == [clock.deadline(x) for x in limits]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from aftersales_desk.domain.clock import as_utc
@@ -97,11 +98,19 @@ class WorkingHours:
         last = day + _HORIZON
         while day <= last:
             if self.calendar.is_working(day):
-                a = datetime.combine(day, self.start, self.tz).astimezone(UTC)
-                b = datetime.combine(day, self.end, self.tz).astimezone(UTC)
+                a, b = _day_window(day, self.start, self.end, self.tz)
                 if b > since:
                     yield max(a, since), b
             day += timedelta(days=1)
+
+
+@lru_cache(maxsize=8192)
+def _day_window(day: date, start: time, end: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """One day's opening hours in UTC (zone arithmetic is the costly part of counting)."""
+    return (
+        datetime.combine(day, start, tz).astimezone(UTC),
+        datetime.combine(day, end, tz).astimezone(UTC),
+    )
 
 
 @dataclass
@@ -240,6 +249,36 @@ class ServiceClock:
                 return a + left
             left -= b - a
         return None
+
+    def measure(
+        self, points: list[datetime], limits: list[timedelta]
+    ) -> tuple[list[timedelta], list[datetime | None]]:
+        """``counted`` at each of ``points`` and ``deadline`` of each of ``limits``, in one pass
+        over the clock's time (what a list of many orders needs)."""
+        at = sorted((as_utc(p), i) for i, p in enumerate(points))
+        lim = sorted((x, i) for i, x in enumerate(limits))
+        counted: list[timedelta] = [timedelta()] * len(points)
+        deadlines: list[datetime | None] = [None] * len(limits)
+        total = timedelta()
+        pi = li = 0
+        for a, b in self._active():
+            while pi < len(at) and at[pi][0] <= a:
+                counted[at[pi][1]] = total
+                pi += 1
+            while pi < len(at) and at[pi][0] < b:
+                counted[at[pi][1]] = total + (at[pi][0] - a)
+                pi += 1
+            span = b - a
+            while li < len(lim) and lim[li][0] - total <= span:
+                deadlines[lim[li][1]] = a + (lim[li][0] - total)
+                li += 1
+            total += span
+            if pi == len(at) and li == len(lim):
+                break
+        while pi < len(at):  # after the last counted time (an open pause): all of it
+            counted[at[pi][1]] = total
+            pi += 1
+        return counted, deadlines
 
     def status(self, now: datetime) -> list[StageStatus]:
         now = as_utc(now)

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models.archive import VISIT_KINDS, Customer, Vehicle, WorkOrder
+from aftersales_desk.data.models.service_clocks import WorkOrderClockEvent
 from aftersales_desk.data.uow import Database
-from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.actor import SYSTEM, Actor
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, ValidationError
@@ -35,6 +37,7 @@ STATUS_LABELS = {
 }
 OPEN_STATUSES = ("opened", "dispatched", "waiting_parts")
 NUMBER_PREFIX = "WO"
+PARTS_PAUSE = "waiting_for_parts"  # the service clock's pause while the order waits for parts
 
 
 def status_label(status: str) -> str:
@@ -138,6 +141,81 @@ def to_row(r) -> WorkOrderRow:
     values = list(r)
     values[6] = values[6] or ""
     return WorkOrderRow(*values)
+
+
+def _last_clock_event(s: Session, work_order_id: uuid.UUID) -> WorkOrderClockEvent | None:
+    return s.scalars(
+        select(WorkOrderClockEvent)
+        .where(WorkOrderClockEvent.work_order_id == work_order_id)
+        .order_by(WorkOrderClockEvent.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def open_pause_reason(s: Session, work_order_id: uuid.UUID) -> str | None:
+    """The reason of the order's running pause, None when its clock runs."""
+    last = s.scalars(
+        select(WorkOrderClockEvent)
+        .where(
+            WorkOrderClockEvent.work_order_id == work_order_id,
+            WorkOrderClockEvent.kind.in_(("pause", "resume")),
+        )
+        .order_by(WorkOrderClockEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return last.reason if last is not None and last.kind == "pause" else None
+
+
+def add_clock_event(
+    s: Session, wo: WorkOrder, kind: str, *, reason: str = "", note: str = ""
+) -> WorkOrderClockEvent:
+    """Append one event to the order's service clock, now, by the unit of work's actor. The time
+    never goes back behind the order's last event (a PC clock set back cannot reorder them)."""
+    actor: Actor = s.info.get("actor", SYSTEM)
+    last = _last_clock_event(s, wo.id)
+    floor = max(t for t in (wo.opened_at, wo.dispatched_at, last and last.at) if t is not None)
+    event = WorkOrderClockEvent(
+        branch_id=wo.branch_id,
+        work_order_id=wo.id,
+        seq=(last.seq + 1) if last is not None else 1,
+        kind=kind,
+        reason=reason,
+        note=note,
+        at=max(utcnow(), floor),
+        by_id=actor.user_id,
+        by=(actor.display_name or actor.username)[:100],
+    )
+    s.add(event)
+    s.flush()
+    return event
+
+
+def mark_waiting_for_parts(session: Session, wo: WorkOrder, waiting: bool) -> None:
+    """Put a dispatched order on "waiting for parts" (待件) or take it off again, in the caller's
+    session: the status moves dispatched ⇄ waiting_parts and the service clock's "waiting for
+    parts" pause opens or closes with it (a running "customer unavailable" pause gives way to it).
+    Marking an order that is already so does nothing; the caller commits."""
+    set_waiting(session, wo, waiting, "")
+
+
+def set_waiting(session: Session, wo: WorkOrder, waiting: bool, note: str) -> None:
+    """``mark_waiting_for_parts`` with a note on the clock's pause or resume event."""
+    if waiting == (wo.status == "waiting_parts"):
+        return
+    if wo.status != ("dispatched" if waiting else "waiting_parts"):
+        raise RefusedError(
+            _("Work order {number} is {status}; that cannot be done now.").format(
+                number=wo.number, status=status_label(wo.status)
+            )
+        )
+    running = open_pause_reason(session, wo.id)
+    if running is not None:
+        add_clock_event(session, wo, "resume", reason=running, note="" if waiting else note)
+    if waiting:
+        add_clock_event(session, wo, "pause", reason=PARTS_PAUSE, note=note)
+        wo.status = "waiting_parts"
+    else:
+        wo.status = "dispatched"
 
 
 class WorkOrderService:
@@ -249,7 +327,13 @@ class WorkOrderService:
     def set_waiting_for_parts(self, work_order_id: uuid.UUID, waiting: bool) -> WorkOrderRow:
         require(self.actor, Permission.EDIT_CUSTOMERS)
         with self.db.uow(self.actor, write=True) as uow:
+<<<<<<< HEAD
             wo = self._load(uow.session, work_order_id, OPEN_STATUSES)
+=======
+            wo = self._load(
+                uow.session, work_order_id, ("dispatched",) if waiting else ("waiting_parts",)
+            )
+>>>>>>> clocks
             mark_waiting_for_parts(uow.session, wo, waiting)
             uow.commit()
         return self.get(work_order_id)

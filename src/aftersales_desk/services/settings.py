@@ -55,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
     "schedule_sla_working_hours": False,
     "schedule_work_start": "08:30",
     "schedule_work_end": "17:30",
+    # the chain's limits in minutes: dispatched, customer contacted, on site / first feedback,
+    # progress followed up, closed (30 min, 2 h, 24 h, 48 h, 72 h from the seeds); escalation
+    # of orders open longer than this many days
+    "schedule_sla_minutes": [30, 120, 1440, 2880, 4320],
+    "schedule_escalate_days": 3,
 }
 
 

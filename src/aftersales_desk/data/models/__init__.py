@@ -4,6 +4,7 @@ import aftersales_desk.data.models.archive  # noqa: F401
 from aftersales_desk.data.models import parts  # noqa: F401  (parts counter tables)
 from aftersales_desk.data.models.core import AuditEntry, Branch, Device, Setting, User
 from aftersales_desk.data.models.schedule import CalendarDay, Duty, DutyCheckoff, DutyEvent
+from aftersales_desk.data.models.service_clocks import WorkOrderClockEvent
 
 __all__ = [
     "AuditEntry",
@@ -15,4 +16,5 @@ __all__ = [
     "DutyEvent",
     "Setting",
     "User",
+    "WorkOrderClockEvent",
 ]

@@ -1,5 +1,5 @@
 """The schedule tab: today's agenda (check off with a note and an attachment; who did it), the
-branch's duties (edit, add, events, install the default set), and its working calendar (days the
+work orders' service clocks (``clocks.py``), the branch's duties (edit, add, events, install the default set), and its working calendar (days the
 branch adds when the holiday package is out of date)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from aftersales_desk.domain.roles import Permission
+from aftersales_desk.domain.sla import Stage
 from aftersales_desk.domain.workcal import KNOWN_YEARS, package_version
 from aftersales_desk.i18n import N_, _, current_language
 from aftersales_desk.services.pages import Page
@@ -47,6 +49,7 @@ from aftersales_desk.services.schedule import (
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
+from aftersales_desk.ui.tabs.schedule.clocks import ClocksPage, step_text
 from aftersales_desk.ui.tabs.schedule.dialogs import (
     CheckOffDialog,
     DutyDialog,
@@ -489,11 +492,24 @@ class SettingsBox(QGroupBox):
         self.ed_start, self.ed_end = QTimeEdit(), QTimeEdit()
         for w in (self.ed_start, self.ed_end):
             w.setDisplayFormat("HH:mm")
+        # the service clock chain, in hours (stored as minutes), and the escalation limit
+        self.sp_limits = []
+        for _stage in range(5):
+            sp = QDoubleSpinBox()
+            sp.setRange(0.1, 24 * 60)
+            sp.setDecimals(1)
+            sp.setSingleStep(0.5)
+            sp.setSuffix(_(" h"))
+            self.sp_limits.append(sp)
+        self.sp_escalate = QSpinBox()
+        self.sp_escalate.setRange(1, 365)
+        self.sp_escalate.setSuffix(_(" days"))
         self.btn_save = QPushButton(_("Save settings"))
         self.btn_save.clicked.connect(self.on_save)
         can = ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS)
         for w in (self.chk_holidays, self.sp_overdue, self.ed_zone, self.chk_hours,
-                  self.ed_start, self.ed_end, self.btn_save):  # fmt: skip
+                  self.ed_start, self.ed_end, self.btn_save, self.sp_escalate,
+                  *self.sp_limits):  # fmt: skip
             w.setEnabled(can)
         grid = QGridLayout(self)
         grid.addWidget(self.chk_holidays, 0, 0, 1, 2)
@@ -509,6 +525,15 @@ class SettingsBox(QGroupBox):
         hours.addWidget(self.ed_end)
         grid.addLayout(hours, 1, 3)
         grid.addWidget(self.btn_save, 1, 5)
+        limits = QGridLayout()  # step names above their limits: narrow in every language
+        for col, (stage, sp) in enumerate(zip(Stage, self.sp_limits, strict=True)):
+            limits.addWidget(QLabel(step_text(stage)), 0, col)
+            limits.addWidget(sp, 1, col)
+        limits.addWidget(QLabel(_("Escalate orders open over")), 0, 5)
+        limits.addWidget(self.sp_escalate, 1, 5)
+        limits.setColumnStretch(6, 1)
+        grid.addWidget(QLabel(_("Service clock limits")), 2, 0)
+        grid.addLayout(limits, 2, 1, 1, 5)
 
     def refresh(self) -> None:
         self.ctx.ops.run(
@@ -522,6 +547,9 @@ class SettingsBox(QGroupBox):
         self.chk_hours.setChecked(conf.sla_working_hours)
         self.ed_start.setTime(QTime(conf.work_start.hour, conf.work_start.minute))
         self.ed_end.setTime(QTime(conf.work_end.hour, conf.work_end.minute))
+        for sp, minutes in zip(self.sp_limits, conf.sla_minutes, strict=False):
+            sp.setValue(minutes / 60)
+        self.sp_escalate.setValue(conf.escalate_days)
 
     def values(self) -> ScheduleSettings:
         start, end = self.ed_start.time(), self.ed_end.time()
@@ -532,6 +560,8 @@ class SettingsBox(QGroupBox):
             self.chk_hours.isChecked(),
             time(start.hour(), start.minute()),
             time(end.hour(), end.minute()),
+            tuple(round(sp.value() * 60) for sp in self.sp_limits),
+            self.sp_escalate.value(),
         )
 
     def on_save(self) -> None:
@@ -553,25 +583,39 @@ class ScheduleTab(QWidget):
         self.agenda = AgendaPage(ctx, self.service)
         self.duties = DutiesPage(ctx, self.service)
         self.calendar = CalendarPage(ctx, self.service)
+        # the clocks page is built when first shown: the agenda opens without it
+        self.clocks_holder = QWidget()
+        QVBoxLayout(self.clocks_holder).setContentsMargins(0, 0, 0, 0)
+        self._clocks: ClocksPage | None = None
         self.pages.addTab(self.agenda, _("Agenda"))
+        self.pages.addTab(self.clocks_holder, _("Service clocks"))
         self.pages.addTab(self.duties, _("Duties"))
         self.pages.addTab(self.calendar, _("Working calendar"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
         # the agenda loads now; the other pages when first shown (and again after changes)
-        self._dirty: set[QWidget] = {self.duties, self.calendar}
+        self._dirty: set[QWidget] = {self.duties, self.calendar, self.clocks_holder}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
         self.agenda.refresh()
 
+    @property
+    def clocks(self) -> ClocksPage:
+        if self._clocks is None:
+            self._clocks = ClocksPage(self.ctx)
+            self.clocks_holder.layout().addWidget(self._clocks)
+        return self._clocks
+
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas:
-            self._dirty = {self.agenda, self.duties, self.calendar}
-            self.on_page_shown()
+            self._dirty = {self.agenda, self.duties, self.calendar, self.clocks_holder}
+        if "archive" in areas:  # work orders opened, dispatched, closed
+            self._dirty.add(self.clocks_holder)
+        self.on_page_shown()
 
     def on_page_shown(self, *_args: Any) -> None:
         page = self.pages.currentWidget()
         if page in self._dirty:
             self._dirty.discard(page)
-            page.refresh()
+            (self.clocks if page is self.clocks_holder else page).refresh()

@@ -1,28 +1,38 @@
-"""Overdue duties in the status bar and, where the desktop has a tray, as a notification when
-their number grows. Checked every minute and after every change to the schedule, off the UI
-thread."""
+"""Overdue duties and overdue work-order service clocks in the status bar and, where the desktop
+has a tray, as a notification when their number grows; the manager also sees the orders open over
+the escalation limit (and how many still lack a reason). Checked every minute and after every
+change to the schedule or the work orders, off the UI thread."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon, QWidget
 
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import UserError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.schedule import AgendaItem, ScheduleService
+from aftersales_desk.services.service_clocks import ClockSummary, ServiceClockService
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.tabs.schedule.clocks import step_text
 
 STATUS_KEY = "schedule_overdue"
+CLOCKS_KEY = "schedule_clocks"
 INTERVAL_MS = 60_000
 
 
 class OverdueWatcher(QObject):
     sig_overdue = Signal(int)  # the number of overdue duties after each check
+    sig_clocks = Signal(int)  # the number of overdue service clocks after each check
 
     def __init__(self, ctx: AppContext, window: QWidget) -> None:
         super().__init__(window)
         self.ctx = ctx
         self.service = ScheduleService(ctx.db, ctx.actor)
+        self.clocks = ServiceClockService(ctx.db, ctx.actor)
         self.count = 0
+        self.clock_count = 0
+        self.manager = ctx.actor.can(Permission.APPROVE)
         self._busy = False
         self.tray: QSystemTrayIcon | None = None
         self.timer = QTimer(self)
@@ -33,7 +43,7 @@ class OverdueWatcher(QObject):
         QTimer.singleShot(0, self, self.refresh)  # dropped if the window goes first
 
     def on_changes(self, areas: frozenset[str]) -> None:
-        if "schedule" in areas:
+        if "schedule" in areas or "archive" in areas:
             self.refresh()
 
     def refresh(self) -> None:
@@ -41,18 +51,26 @@ class OverdueWatcher(QObject):
             return
         self._busy = True
         self.ctx.ops.run(
-            lambda _progress: self.service.overdue(),
+            lambda _progress: (self.service.overdue(), self._clock_summary()),
             write=False,
             on_success=self.show,
             on_error=self._failed,
         )
 
+    def _clock_summary(self) -> ClockSummary | None:
+        try:
+            return self.clocks.summary()
+        except UserError:  # e.g. the branch's clock settings are broken: the clocks page says so
+            return None
+
     def _failed(self, _exc: BaseException) -> bool:
         self._busy = False
         return True  # a watcher never interrupts the user with a dialog; the next tick retries
 
-    def show(self, items: list[AgendaItem]) -> None:
+    def show(self, result: tuple[list[AgendaItem], ClockSummary | None]) -> None:
         self._busy = False
+        items, summary = result
+        self.show_clocks(summary)
         n = len(items)
         if n:
             text = _("⚠ Overdue duties: {n}").format(n=n)
@@ -66,6 +84,46 @@ class OverdueWatcher(QObject):
             self._notify(items)
         self.count = n
         self.sig_overdue.emit(n)
+
+    def show_clocks(self, summary: ClockSummary | None) -> None:
+        n = summary.overdue if summary else 0
+        parts, tips = [], []
+        if n:
+            parts.append(_("⚠ Service clocks overdue: {n}").format(n=n))
+            tips += [
+                _("{number} {customer}: {step} overdue").format(
+                    number=r.number,
+                    customer=r.customer_name,
+                    step=step_text(r.stage),
+                )
+                for r in summary.overdue_rows
+            ]
+        if summary and self.manager and summary.escalated:
+            parts.append(
+                _("Open over the limit: {n} ({missing} without a reason)").format(
+                    n=summary.escalated, missing=summary.without_reason
+                )
+            )
+            tips += [
+                f"{r.number} {r.customer_name}: {r.escalation_reason or _('no reason yet')}"
+                for r in summary.escalated_rows
+            ]
+        if parts:
+            text = "  ".join(parts)
+            self.ctx.status.post(
+                CLOCKS_KEY, f"<b style='color:#b00020'>{text}</b>", "\n".join(tips)
+            )
+        else:
+            self.ctx.status.post(CLOCKS_KEY, "")
+        if n > self.clock_count and summary is not None:
+            self.show_tray_message(
+                _("Service clocks overdue"),
+                _("Work orders overdue: {n}, e.g. {number}").format(
+                    n=n, number=summary.overdue_rows[0].number
+                ),
+            )
+        self.clock_count = n
+        self.sig_clocks.emit(n)
 
     def _notify(self, items: list[AgendaItem]) -> None:
         self.show_tray_message(

@@ -1,0 +1,723 @@
+"""Work-order service clocks (服务时效), the daily schedule's view of the archive's work orders.
+
+Every open order runs the chain dispatched ≤ 30 min, customer contacted ≤ 2 h, on site / first
+feedback ≤ 24 h, progress followed up ≤ 48 h, closed ≤ 72 h (the branch's
+``schedule_sla_minutes``), round the clock or only in opening hours on working days
+(``schedule_sla_working_hours``), stopped while the order waits for parts or for the customer.
+Orders open longer than ``schedule_escalate_days`` are escalated and need a reason; the manager
+sees them.
+
+The rules are ``domain.sla.ServiceClock``; this module replays a work order's facts into it: the
+archive's ``opened_at``/``dispatched_at``/``closed_at`` and the ``work_order_clock_events``
+ledger (milestones, pauses, escalations, who and when).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from aftersales_desk.data.models.archive import OPEN_ORDERS_SQL, Customer, Vehicle, WorkOrder
+from aftersales_desk.data.models.service_clocks import WorkOrderClockEvent
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.clock import as_utc, utcnow
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.domain.sla import (
+    CHAIN,
+    PauseReason,
+    ServiceClock,
+    Stage,
+    StageState,
+    StageStatus,
+    WorkingHours,
+)
+from aftersales_desk.errors import RefusedError, ValidationError
+from aftersales_desk.i18n import N_, _
+from aftersales_desk.services import demo, listing
+from aftersales_desk.services.archive_work_orders import (
+    OPEN_STATUSES,
+    add_clock_event,
+    open_pause_reason,
+    set_waiting,
+    status_label,
+)
+from aftersales_desk.services.auth import require
+from aftersales_desk.services.pages import Page
+from aftersales_desk.services.schedule_common import _calendar, _settings, _zone
+
+log = logging.getLogger(__name__)
+MAX_CLOCK_NOTE = 500
+# The steps marked on the clocks page (dispatching is the archive's 派工, closing its 结单).
+MARKED_STAGES: dict[Stage, str] = {
+    Stage.CONTACT: "contacted",
+    Stage.ON_SITE: "on_site",
+    Stage.FOLLOW_UP: "follow_up",
+}
+STAGE_OF_KIND = {kind: stage for stage, kind in MARKED_STAGES.items()}
+EVENT_LABELS = {
+    "contacted": N_("Customer contacted"),
+    "on_site": N_("On site / first feedback"),
+    "follow_up": N_("Progress followed up"),
+    "pause": N_("Paused"),
+    "resume": N_("Resumed"),
+    "escalation": N_("Escalated"),
+}
+
+
+def event_label(kind: str) -> str:
+    return _(EVENT_LABELS.get(kind, kind))
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRules:
+    """A branch's clock rules, read once per use case."""
+
+    chain: tuple[tuple[Stage, timedelta], ...]
+    hours: WorkingHours | None
+    escalate_after: timedelta
+    tz: ZoneInfo
+
+
+def check_limits(minutes: Any, days: Any) -> None:
+    """The branch's chain: five growing positive numbers of minutes; escalation after 1–365 days."""
+    if (
+        not isinstance(minutes, list)
+        or len(minutes) != len(CHAIN)
+        or not all(isinstance(m, int) and m > 0 for m in minutes)
+        or sorted(minutes) != minutes
+    ):
+        raise ValidationError(
+            _(
+                "The service clock limits must be five growing numbers of minutes "
+                "(dispatch, contact, on site, follow-up, close)."
+            ),
+            field="schedule_sla_minutes",
+        )
+    if not isinstance(days, int) or not 1 <= days <= 365:
+        raise ValidationError(
+            _("Orders are escalated after 1 to 365 days."), field="schedule_escalate_days"
+        )
+
+
+def clock_rules(s: Session, branch_id: uuid.UUID | None) -> ClockRules:
+    conf = _settings(s, branch_id)
+    tz = _zone(str(conf["schedule_timezone"]))
+    minutes, days = conf["schedule_sla_minutes"], conf["schedule_escalate_days"]
+    check_limits(minutes, days)
+    chain = tuple(
+        (stage, timedelta(minutes=m)) for (stage, _d), m in zip(CHAIN, minutes, strict=True)
+    )
+    hours = None
+    if conf["schedule_sla_working_hours"]:
+        cal = _calendar(s, branch_id, bool(conf["schedule_public_holidays"]))
+        try:
+            start = time.fromisoformat(str(conf["schedule_work_start"]))
+            end = time.fromisoformat(str(conf["schedule_work_end"]))
+            hours = WorkingHours(start, end, cal, tz)
+        except ValueError as exc:
+            raise ValidationError(
+                _("The branch's working hours are not valid: {error}").format(error=exc),
+                field="schedule_work_start",
+            ) from None
+    return ClockRules(chain, hours, timedelta(days=days), tz)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """A work order's columns the clock needs, read inside the unit of work."""
+
+    opened_at: datetime
+    dispatched_at: datetime | None
+    closed_at: datetime | None
+    status: str
+
+
+def replay(facts: _Facts, events: Iterable[Any], rules: ClockRules) -> ServiceClock:
+    """The order's clock from its stored facts, in the order they happened."""
+    clock = ServiceClock(opened_at=facts.opened_at, hours=rules.hours, chain=rules.chain)
+    if facts.dispatched_at is not None:
+        clock.reach(Stage.DISPATCH, max(as_utc(facts.dispatched_at), clock.opened_at))
+    for e in events:
+        try:
+            if e.kind in STAGE_OF_KIND:
+                clock.reach(STAGE_OF_KIND[e.kind], e.at)
+            elif e.kind == "pause":
+                clock.pause(e.at, e.reason)
+            elif e.kind == "resume":
+                clock.resume(e.at)
+            elif e.kind == "escalation":
+                clock.escalate(e.at, e.note)
+        except ValueError:  # checked when recorded; a row synced from elsewhere may not fit
+            log.warning("work order clock event %s/%s does not fit; skipped", e.id, e.seq)
+    if facts.closed_at is not None and facts.status == "closed":
+        # Closing is the archive's; it may close an order whose steps were never marked here.
+        at = max(as_utc(facts.closed_at), *clock.reached.values(), clock.opened_at)
+        if clock.paused:
+            clock.pauses[-1].end = at
+        clock.reached[Stage.CLOSE] = at
+    return clock
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRow:
+    """One open work order on the clocks page: the step due next and how it stands."""
+
+    id: uuid.UUID  # the work order's
+    number: str
+    customer_name: str
+    plate: str
+    fault: str
+    assignee: str
+    status: str
+    opened_at: datetime
+    stage: Stage | None  # the step due next; None when every step is done
+    limit: timedelta | None
+    deadline: datetime | None  # None while the clock is stopped
+    remaining: timedelta | None  # negative when overdue
+    state: StageState | None
+    pause_reason: PauseReason | None  # set while paused
+    paused_since: datetime | None
+    open_for: timedelta
+    escalate: bool  # open longer than the branch's escalation limit
+    escalation_reason: str  # the latest reason given, "" when none
+    late_steps: int  # steps reached after their deadline
+
+    @property
+    def paused(self) -> bool:
+        return self.pause_reason is not None
+
+    @property
+    def overdue(self) -> bool:
+        return self.state is StageState.OVERDUE
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.escalate and not self.escalation_reason
+
+    @property
+    def status_text(self) -> str:
+        return status_label(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockEventRow:
+    seq: int
+    kind: str
+    label: str
+    reason: str
+    note: str
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRow:
+    reason: PauseReason
+    start: datetime
+    end: datetime | None
+    by: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockDetail:
+    row: ClockRow
+    stages: list[StageStatus]
+    events: list[ClockEventRow]
+    pauses: list[PauseRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSummary:
+    open: int
+    overdue: int
+    escalated: int
+    without_reason: int
+    overdue_rows: list[ClockRow]  # most overdue first, at most 15
+    escalated_rows: list[ClockRow]  # oldest first, at most 15
+
+
+def _row(r: Any, clock: ServiceClock, rules: ClockRules, now: datetime) -> ClockRow:
+    stage = limit = deadline = remaining = state = None
+    reached = [(lim, clock.reached[st]) for st, lim in rules.chain if st in clock.reached]
+    if not clock.closed:
+        stage, limit = next(((st, lim) for st, lim in rules.chain if st not in clock.reached),
+                            (None, None))  # fmt: skip
+    # one pass over the clock's time: counted now and at each step reached, the next deadline
+    counted, deadlines = clock.measure([now, *(t for _l, t in reached)], [limit] if limit else [])
+    late = sum(1 for (lim, _t), c in zip(reached, counted[1:], strict=True) if c > lim)
+    if stage is not None and limit is not None:
+        deadline = deadlines[0]
+        remaining = limit - counted[0]
+        if remaining < timedelta():
+            state = StageState.OVERDUE
+        elif clock.paused:
+            state = StageState.PAUSED
+        else:
+            state = StageState.RUNNING
+    pause = clock.pauses[-1] if clock.paused else None
+    open_for = clock.open_for(now)
+    return ClockRow(
+        r.id, r.number, r.name, r.plate or "", r.fault, r.assignee, r.status,
+        as_utc(r.opened_at), stage, limit, deadline, remaining, state,
+        pause.reason if pause else None, pause.start if pause else None, open_for,
+        not clock.closed and open_for > rules.escalate_after,
+        clock.escalations[-1][1] if clock.escalations else "", late,
+    )  # fmt: skip
+
+
+_OPEN = text(OPEN_ORDERS_SQL)  # literal, so that SQLite uses the partial index ix_work_orders_open
+
+_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.number,
+    Customer.name,
+    Vehicle.plate,
+    WorkOrder.fault,
+    WorkOrder.assignee,
+    WorkOrder.status,
+    WorkOrder.opened_at,
+    WorkOrder.dispatched_at,
+    WorkOrder.closed_at,
+)
+
+
+def _query():
+    return (
+        select(*_COLUMNS)
+        .join(Customer, Customer.id == WorkOrder.customer_id)
+        .outerjoin(Vehicle, Vehicle.id == WorkOrder.vehicle_id)
+    )
+
+
+_EVENT_COLUMNS = (
+    WorkOrderClockEvent.id,
+    WorkOrderClockEvent.work_order_id,
+    WorkOrderClockEvent.seq,
+    WorkOrderClockEvent.kind,
+    WorkOrderClockEvent.reason,
+    WorkOrderClockEvent.note,
+    WorkOrderClockEvent.at,
+    WorkOrderClockEvent.by,
+)
+
+
+def _events_of(s: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """The orders' clock events in order, as plain rows (no ORM objects: lists are long)."""
+    out: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        for e in s.execute(
+            select(*_EVENT_COLUMNS)
+            .where(WorkOrderClockEvent.work_order_id.in_(part))
+            .order_by(WorkOrderClockEvent.work_order_id, WorkOrderClockEvent.seq)
+        ):
+            out[e.work_order_id].append(e)
+    return out
+
+
+def _facts(r: Any) -> _Facts:
+    return _Facts(r.opened_at, r.dispatched_at, r.closed_at, r.status)
+
+
+def _rows(s: Session, rules: ClockRules, found: list[Any], now: datetime) -> list[ClockRow]:
+    events = _events_of(s, [r.id for r in found])
+    out = []
+    for r in found:
+        clock = replay(_facts(r), events[r.id], rules)
+        out.append(_row(r, clock, rules, now))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Brief:
+    """What the overdue count needs of one order, valid while ``key`` holds."""
+
+    key: tuple[Any, ...]  # (status, dispatched_at, last event's seq)
+    due: datetime | None  # running: when the step due next turns overdue
+    paused_late: bool  # stopped after its step was already due
+    since: datetime  # for the order of the list: when it turned (or stopped) overdue
+    reason_given: bool
+
+    def overdue(self, now: datetime) -> bool:
+        return self.paused_late or (self.due is not None and self.due < now)
+
+
+def _brief(key: tuple[Any, ...], clock: ServiceClock, rules: ClockRules) -> _Brief:
+    reason = bool(clock.escalations)
+    nxt = (
+        None
+        if clock.closed
+        else next((lim for st, lim in rules.chain if st not in clock.reached), None)
+    )
+    if nxt is None:
+        return _Brief(key, None, False, clock.opened_at, reason)
+    if clock.paused:
+        start = clock.pauses[-1].start
+        counted, _d = clock.measure([start], [])
+        return _Brief(key, None, counted[0] > nxt, start, reason)
+    _c, (due,) = clock.measure([], [nxt])
+    return _Brief(key, due, False, due or clock.opened_at, reason)
+
+
+class ServiceClockService:
+    """The service clocks of the acting user's branch."""
+
+    def __init__(self, db: Database, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+        self._briefs: dict[uuid.UUID, _Brief] = {}  # see summary()
+        self._rules: ClockRules | None = None
+
+    @property
+    def branch_id(self) -> uuid.UUID | None:
+        return self.actor.branch_id
+
+    # --- reading ----------------------------------------------------------------------------
+    def rules(self) -> ClockRules:
+        with self.db.uow(self.actor) as uow:
+            return clock_rules(uow.session, self.branch_id)
+
+    def page(
+        self,
+        cursor: tuple[datetime, str] | None = None,
+        limit: int = 200,
+        *,
+        escalated_only: bool = False,
+    ) -> Page[ClockRow]:
+        """Open orders, oldest first (the most urgent), keyset on (opened_at, id).
+        ``escalated_only``: those open longer than the escalation limit."""
+        now = utcnow()
+        with self.db.uow(self.actor) as uow:
+            s = uow.session
+            rules = clock_rules(s, self.branch_id)
+            q = _query().where(WorkOrder.branch_id == self.branch_id, _OPEN)
+            if escalated_only:
+                q = q.where(WorkOrder.opened_at < now - rules.escalate_after)
+            if cursor is not None:
+                at, wid = cursor
+                q = q.where(
+                    (WorkOrder.opened_at > at)
+                    | ((WorkOrder.opened_at == at) & (WorkOrder.id > uuid.UUID(wid)))
+                )
+            q = q.order_by(WorkOrder.opened_at, WorkOrder.id).limit(limit + 1)
+            found = list(s.execute(q))
+            more = len(found) > limit
+            rows = _rows(s, rules, found[:limit], now)
+        return Page(rows, (rows[-1].opened_at, str(rows[-1].id)) if more else None)
+
+    def get(self, work_order_id: uuid.UUID) -> ClockRow:
+        return self.detail(work_order_id).row
+
+    def detail(self, work_order_id: uuid.UUID) -> ClockDetail:
+        now = utcnow()
+        with self.db.uow(self.actor) as uow:
+            s = uow.session
+            rules = clock_rules(s, self.branch_id)
+            r = s.execute(
+                _query().where(WorkOrder.id == work_order_id, WorkOrder.branch_id == self.branch_id)
+            ).first()
+            if r is None:
+                raise RefusedError(_("This work order no longer exists."))
+            events = _events_of(s, [r.id])[r.id]
+            clock = replay(_facts(r), events, rules)
+            row = _row(r, clock, rules, now)
+            rows = [
+                ClockEventRow(e.seq, e.kind, event_label(e.kind), e.reason, e.note, e.at, e.by)
+                for e in events
+            ]
+        pauses: list[PauseRow] = []
+        for e in rows:
+            if e.kind == "pause":
+                pauses.append(PauseRow(PauseReason(e.reason), e.at, None, e.by, e.note))
+            elif e.kind == "resume" and pauses and pauses[-1].end is None:
+                p = pauses[-1]
+                pauses[-1] = PauseRow(p.reason, p.start, e.at, p.by, p.note)
+        if pauses and pauses[-1].end is None and Stage.CLOSE in clock.reached:
+            p = pauses[-1]
+            pauses[-1] = PauseRow(p.reason, p.start, clock.reached[Stage.CLOSE], p.by, p.note)
+        return ClockDetail(row, clock.status(now), rows, pauses)
+
+    def summary(self) -> ClockSummary:
+        """Every open order's clock as of now: how many are overdue, escalated, without a reason.
+
+        The status bar asks every minute, over thousands of open orders. An order's deadline
+        does not move while nothing happens to it, so each order's brief is kept (on this
+        service object) until its status, dispatch or clock events change — or the branch's
+        rules do; a minute later only the comparisons with the new time are done again."""
+        now = utcnow()
+        with self.db.uow(self.actor) as uow:
+            s = uow.session
+            rules = clock_rules(s, self.branch_id)
+            cache = self._briefs if rules == self._rules else {}
+            last = (
+                select(
+                    WorkOrderClockEvent.work_order_id.label("wid"),
+                    func.max(WorkOrderClockEvent.seq).label("seq"),
+                )
+                .group_by(WorkOrderClockEvent.work_order_id)
+                .subquery()
+            )
+            found = list(
+                s.execute(
+                    select(
+                        WorkOrder.id,
+                        WorkOrder.opened_at,
+                        WorkOrder.dispatched_at,
+                        WorkOrder.closed_at,
+                        WorkOrder.status,
+                        last.c.seq,
+                    )
+                    .outerjoin(last, last.c.wid == WorkOrder.id)
+                    .where(WorkOrder.branch_id == self.branch_id, _OPEN)
+                    .order_by(WorkOrder.opened_at, WorkOrder.id)
+                )
+            )
+            briefs: dict[uuid.UUID, _Brief] = {}
+            stale = []
+            for r in found:
+                key = (r.status, r.dispatched_at, r.seq)
+                known = cache.get(r.id)
+                if known is not None and known.key == key:
+                    briefs[r.id] = known
+                else:
+                    stale.append((r, key))
+            events = _events_of(s, [r.id for r, _k in stale])
+            for r, key in stale:
+                briefs[r.id] = _brief(key, replay(_facts(r), events[r.id], rules), rules)
+            self._briefs, self._rules = briefs, rules
+            overdue = [r.id for r in found if briefs[r.id].overdue(now)]
+            escalated = [r.id for r in found if now - as_utc(r.opened_at) > rules.escalate_after]
+            without = sum(1 for i in escalated if not briefs[i].reason_given)
+            top = sorted(overdue, key=lambda i: briefs[i].since)[:15]
+            wanted = list(dict.fromkeys([*top, *escalated[:15]]))
+            shown = {
+                row.id: row
+                for row in _rows(
+                    s, rules, list(s.execute(_query().where(WorkOrder.id.in_(wanted)))), now
+                )
+            }
+        return ClockSummary(
+            len(found),
+            len(overdue),
+            len(escalated),
+            without,
+            sorted((shown[i] for i in top), key=lambda r: r.remaining or timedelta()),
+            [shown[i] for i in escalated[:15]],
+        )
+
+    # --- recording --------------------------------------------------------------------------
+    def _open_order(self, s: Session, work_order_id: uuid.UUID) -> WorkOrder:
+        wo = s.get(WorkOrder, work_order_id)
+        if wo is None or wo.branch_id != self.branch_id:
+            raise RefusedError(_("This work order no longer exists."))
+        if wo.status not in OPEN_STATUSES:
+            raise RefusedError(
+                _("Work order {number} is {status}; that cannot be done now.").format(
+                    number=wo.number, status=status_label(wo.status)
+                )
+            )
+        return wo
+
+    def _clock(self, s: Session, wo: WorkOrder) -> ServiceClock:
+        rules = clock_rules(s, self.branch_id)
+        events = _events_of(s, [wo.id])[wo.id]
+        return replay(
+            _Facts(wo.opened_at, wo.dispatched_at, wo.closed_at, wo.status), events, rules
+        )
+
+    @staticmethod
+    def _note(note: str, *, required: bool = False) -> str:
+        note = note.strip()
+        if required and not note:
+            raise ValidationError(_("An escalation needs a reason."), field="reason")
+        if len(note) > MAX_CLOCK_NOTE:
+            raise ValidationError(
+                _("A note is at most {n} characters.").format(n=MAX_CLOCK_NOTE), field="note"
+            )
+        return note
+
+    @staticmethod
+    def _check(apply) -> None:
+        """Run one of the domain's checks; its refusal becomes a message for the user."""
+        try:
+            apply()
+        except ValueError as exc:
+            raise RefusedError(str(exc)) from None
+
+    def mark(self, work_order_id: uuid.UUID, stage: Stage | str, note: str = "") -> ClockRow:
+        """Record that the customer was contacted, someone was on site / gave first feedback, or
+        the progress was followed up — now, by the acting user, with a note."""
+        require(self.actor, Permission.EDIT_SCHEDULE)
+        stage = Stage(stage)
+        if stage not in MARKED_STAGES:
+            raise ValidationError(
+                _("This step is not recorded here: {step}").format(step=stage.label), "stage"
+            )
+        note = self._note(note)
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            wo = self._open_order(s, work_order_id)
+            clock = self._clock(s, wo)
+            self._check(lambda: clock.reach(stage, utcnow()))
+            add_clock_event(s, wo, MARKED_STAGES[stage], note=note)
+            uow.commit()
+        return self.get(work_order_id)
+
+    def pause(
+        self, work_order_id: uuid.UUID, reason: PauseReason | str, note: str = ""
+    ) -> ClockRow:
+        """Stop the order's clock: waiting for parts (the order goes to 待件) or the customer is
+        unavailable. Only a dispatched order pauses."""
+        require(self.actor, Permission.EDIT_SCHEDULE)
+        try:
+            reason = PauseReason(reason)
+        except ValueError:
+            raise ValidationError(
+                _("Unknown reason for a pause: {value}").format(value=reason), "reason"
+            ) from None
+        note = self._note(note)
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            wo = self._open_order(s, work_order_id)
+            clock = self._clock(s, wo)
+            self._check(lambda: clock.pause(utcnow(), reason))
+            if wo.status != "dispatched":
+                raise RefusedError(
+                    _("Work order {number} is {status}; dispatch it before pausing.").format(
+                        number=wo.number, status=status_label(wo.status)
+                    )
+                )
+            if reason is PauseReason.WAITING_FOR_PARTS:
+                set_waiting(s, wo, True, note)
+            else:
+                add_clock_event(s, wo, "pause", reason=reason.value, note=note)
+            uow.commit()
+        return self.get(work_order_id)
+
+    def resume(self, work_order_id: uuid.UUID, note: str = "") -> ClockRow:
+        """Start the clock again (the parts came, the customer answered)."""
+        require(self.actor, Permission.EDIT_SCHEDULE)
+        note = self._note(note)
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            wo = self._open_order(s, work_order_id)
+            running = open_pause_reason(s, wo.id)
+            if running is None:
+                raise RefusedError(_("The order is not paused."))
+            if running == PauseReason.WAITING_FOR_PARTS.value and wo.status == "waiting_parts":
+                set_waiting(s, wo, False, note)
+            else:
+                add_clock_event(s, wo, "resume", reason=running, note=note)
+            uow.commit()
+        return self.get(work_order_id)
+
+    def escalate(self, work_order_id: uuid.UUID, reason: str) -> ClockRow:
+        """Give the reason an order stays open (orders open longer than the branch's limit need
+        one); the manager sees it."""
+        require(self.actor, Permission.EDIT_SCHEDULE)
+        reason = self._note(reason, required=True)
+        with self.db.uow(self.actor, write=True) as uow:
+            s = uow.session
+            wo = self._open_order(s, work_order_id)
+            add_clock_event(s, wo, "escalation", note=reason)
+            uow.commit()
+        return self.get(work_order_id)
+
+
+def _fmt_delta(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds() // 60)
+
+
+# --- demo: the open work orders' clocks as a busy front desk leaves them -----------------------
+@demo.register
+def _demo_clocks(ctx: demo.DemoContext) -> None:
+    notes = {
+        "contacted": ("已电话联系用户，约定上门时间", "用户要求下午到店", "已短信通知用户"),
+        "on_site": ("技师已上门检测", "已到店初检，反馈用户", "已远程指导，待上门"),
+        "follow_up": (
+            "已回访维修进度",
+            "向用户说明配件到货时间",
+        ),
+    }
+    PARTS = PauseReason.WAITING_FOR_PARTS.value
+    reasons = ("厂家配件缺货，已报区域经理", "用户出差，约下周上门", "疑难故障，等待厂家技术支持")
+    with ctx.db.uow(ctx.actor, write=True) as uow:
+        s = uow.session
+        orders = list(
+            s.scalars(
+                select(WorkOrder)
+                .where(
+                    WorkOrder.branch_id == ctx.actor.branch_id,
+                    WorkOrder.status.in_(OPEN_STATUSES),
+                )
+                .order_by(WorkOrder.number)
+            )
+        )
+        have = set(s.scalars(select(WorkOrderClockEvent.work_order_id).distinct()))
+        now = utcnow()
+        for wo in orders:
+            if wo.id in have or wo.dispatched_at is None:
+                continue
+            t = as_utc(wo.dispatched_at)
+            events: list[tuple[str, datetime, str, str]] = []
+            for kind, after in (("contacted", 50), ("on_site", 60 * 20), ("follow_up", 60 * 40)):
+                t = t + timedelta(minutes=ctx.rng.randint(after // 2, after * 3 // 2))
+                if t >= now or ctx.rng.random() < 0.3:
+                    break
+                events.append((kind, t, "", ctx.rng.choice(notes[kind])))
+            last = max([as_utc(wo.dispatched_at), *(e[1] for e in events)])
+            if wo.status == "waiting_parts":
+                events.append(("pause", min(now, last + timedelta(minutes=30)), PARTS, ""))
+            if now - as_utc(wo.opened_at) > timedelta(days=3) and ctx.rng.random() < 0.6:
+                events.append(("escalation", now, "", ctx.rng.choice(reasons)))
+            for seq, (kind, when, reason, note) in enumerate(events, 1):
+                s.add(
+                    WorkOrderClockEvent(
+                        branch_id=wo.branch_id, work_order_id=wo.id, seq=seq, kind=kind,
+                        reason=reason, note=note, at=when, by_id=ctx.actor.user_id,
+                        by=ctx.actor.display_name or ctx.actor.username,
+                    )
+                )  # fmt: skip
+        uow.commit()
+
+
+# --- ls clocks ------------------------------------------------------------------------------------
+@listing.register("clocks")
+def _ls_clocks(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+    svc = ServiceClockService(db, actor)
+    escalated = filters.get("escalated", "").lower() in ("1", "true", "yes")
+    overdue = filters.get("overdue", "").lower() in ("1", "true", "yes")
+    cursor = None
+    while True:
+        page = svc.page(cursor, 500, escalated_only=escalated)
+        for r in page.rows:
+            if overdue and not r.overdue:
+                continue
+            yield {
+                "work_order_id": str(r.id),
+                "number": r.number,
+                "customer": r.customer_name,
+                "plate": r.plate,
+                "status": r.status,
+                "opened_at": listing.iso(r.opened_at),
+                "step": r.stage.value if r.stage else None,
+                "deadline": listing.iso(r.deadline),
+                "minutes_left": _fmt_delta(r.remaining),
+                "state": r.state.value if r.state else None,
+                "paused": r.pause_reason.value if r.pause_reason else None,
+                "escalate": r.escalate,
+                "escalation_reason": r.escalation_reason,
+            }
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
