@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
@@ -234,6 +234,153 @@ def post_moves(
         )
     s.flush()
     return out
+
+
+def post_moves_bulk(
+    s: Session,
+    actor: Actor,
+    moves: list[Move],
+    *,
+    document_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> int:
+    """``post_moves`` for thousands of lines (a stock count's adjustments): the same rules and
+    cache arithmetic, but the caches are read with one query each and the ledger rows and cache
+    changes are written with executemany, no ORM object per line. Runs in the caller's
+    transaction; returns the number of movements written. The caller must not hold ORM copies
+    of the touched cache rows (they are changed underneath the session)."""
+    if not moves:
+        return 0
+    branch_id = actor.branch_id
+    assert branch_id is not None
+    s.flush()
+    at = at or utcnow()
+    negative_ok = allow_negative(s, branch_id)
+    seq = _next_seq(s, branch_id)
+    part_ids = {m.part_id for m in moves}
+    ps_t, bal_t = PartStock.__table__, StockBalance.__table__
+    ps_q = select(
+        ps_t.c.id,
+        ps_t.c.part_id,
+        ps_t.c.qty,
+        ps_t.c.value,
+        ps_t.c.avg_cost,
+        ps_t.c.last_receipt_at,
+        ps_t.c.last_issue_at,
+    ).where(ps_t.c.branch_id == branch_id)
+    bal_q = select(bal_t.c.id, bal_t.c.part_id, bal_t.c.bin_id, bal_t.c.qty).where(
+        bal_t.c.branch_id == branch_id
+    )
+    if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
+        ps_q = ps_q.where(ps_t.c.part_id.in_(part_ids))
+        bal_q = bal_q.where(bal_t.c.part_id.in_(part_ids))
+    conn = s.connection()
+    # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
+    parts: dict[uuid.UUID, list] = {
+        r.part_id: [r.id, r.qty, r.value, r.avg_cost, r.last_receipt_at, r.last_issue_at, True, 0]
+        for r in conn.execute(ps_q)
+    }
+    bals: dict[tuple[uuid.UUID, uuid.UUID], list] = {
+        (r.part_id, r.bin_id): [r.id, r.qty, True, 0] for r in conn.execute(bal_q)
+    }
+    rows = []
+    for i, m in enumerate(moves):
+        if m.kind not in KINDS:
+            raise ValueError(m.kind)
+        ps = parts.get(m.part_id)
+        if ps is None:
+            ps = parts[m.part_id] = [uuid.uuid4(), 0, 0, 0, None, None, False, 0]
+        bal = bals.get((m.part_id, m.bin_id))
+        if bal is None:
+            bal = bals[(m.part_id, m.bin_id)] = [uuid.uuid4(), 0, False, 0]
+        qty = m.qty
+        if qty < 0 and bal[1] + qty < 0 and not negative_ok:
+            _refuse_negative(s, m.part_id, m.bin_id, bal[1])
+        if qty > 0 and m.unit_cost is not None:
+            value = qty * m.unit_cost
+        elif ps[1] + qty == 0:
+            value = -ps[2]
+        else:
+            value = qty * ps[3]
+        cost = m.unit_cost if m.unit_cost is not None else ps[3]
+        bal[1] += qty
+        bal[3] = 1
+        ps[1] += qty
+        ps[2] += value
+        if ps[1] > 0:
+            ps[3] = round(ps[2] / ps[1])
+        elif qty > 0 and m.unit_cost is not None:
+            ps[3] = m.unit_cost
+        if m.kind == "receipt" and qty > 0:
+            ps[4] = at
+        if m.kind in CONSUMPTION_KINDS and qty < 0:
+            ps[5] = at
+        ps[7] = 1
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "branch_id": branch_id,
+                "seq": seq + i,
+                "at": at,
+                "kind": m.kind,
+                "part_id": m.part_id,
+                "bin_id": m.bin_id,
+                "qty": qty,
+                "unit_cost": cost,
+                "value": value,
+                "document_id": document_id,
+                "line_id": m.line_id,
+                "reverses_id": None,
+                "username": actor.username,
+                "device_id": actor.device_id,
+                "note": m.note[:200],
+            }
+        )
+    conn.execute(StockMovement.__table__.insert(), rows)
+    new_bals = [
+        {"id": b[0], "branch_id": branch_id, "part_id": p, "bin_id": n, "qty": b[1]}
+        for (p, n), b in bals.items()
+        if b[3] and not b[2]
+    ]
+    old_bals = [{"b_id": b[0], "b_qty": b[1]} for b in bals.values() if b[3] and b[2]]
+    if new_bals:
+        conn.execute(bal_t.insert(), new_bals)
+    if old_bals:
+        conn.execute(
+            bal_t.update().where(bal_t.c.id == bindparam("b_id")).values(qty=bindparam("b_qty")),
+            old_bals,
+        )
+    new_ps, old_ps = [], []
+    for p, ps in parts.items():
+        if not ps[7]:
+            continue
+        row = {
+            "qty": ps[1],
+            "value": ps[2],
+            "avg_cost": ps[3],
+            "last_receipt_at": ps[4],
+            "last_issue_at": ps[5],
+        }
+        if ps[6]:
+            old_ps.append({"p_id": ps[0], **{f"p_{k}": v for k, v in row.items()}})
+        else:
+            new_ps.append({"id": ps[0], "branch_id": branch_id, "part_id": p, **row})
+    if new_ps:
+        conn.execute(ps_t.insert(), new_ps)
+    if old_ps:
+        conn.execute(
+            ps_t.update()
+            .where(ps_t.c.id == bindparam("p_id"))
+            .values(
+                qty=bindparam("p_qty"),
+                value=bindparam("p_value"),
+                avg_cost=bindparam("p_avg_cost"),
+                last_receipt_at=bindparam("p_last_receipt_at"),
+                last_issue_at=bindparam("p_last_issue_at"),
+            ),
+            old_ps,
+        )
+    return len(rows)
 
 
 def reverse_moves(
