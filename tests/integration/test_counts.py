@@ -24,7 +24,9 @@ LOOSE = {"counts_tolerance": {"*": [100_000, 0]}}  # no recounts: the property i
 
 def _line(counts: StockCounts, number: str, part_no: str, bin_code: str):
     return next(
-        r for r in counts.lines(number, None, 1000).rows if (r.part_no, r.bin) == (part_no, bin_code)
+        r
+        for r in counts.lines(number, None, 1000).rows
+        if (r.part_no, r.bin) == (part_no, bin_code)
     )
 
 
