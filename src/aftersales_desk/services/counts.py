@@ -739,41 +739,46 @@ class StockCounts:
             b = s.get(Bin, bin_id)
             if b is None or b.branch_id != cs.branch_id or s.get(Part, part_id) is None:
                 raise ValidationError(_("No such part or bin."), field="part")
-            existing = s.scalar(
-                select(CountLine.id).where(
-                    CountLine.session_id == cs.id,
-                    CountLine.part_id == part_id,
-                    CountLine.bin_id == bin_id,
-                )
-            )
-            if existing is not None:
-                return existing
-            balance = (
-                s.scalar(
-                    select(StockBalance.qty).where(
-                        StockBalance.branch_id == cs.branch_id,
-                        StockBalance.part_id == part_id,
-                        StockBalance.bin_id == bin_id,
-                    )
-                )
-                or 0
-            )
-            last = s.scalar(
-                select(func.max(CountLine.line_no)).where(CountLine.session_id == cs.id)
-            )
-            line = CountLine(
-                id=uuid.uuid4(),
-                session_id=cs.id,
-                line_no=(last or 0) + 1,
-                part_id=part_id,
-                bin_id=bin_id,
-                frozen_qty=balance - _net_since_freeze(s, cs, part_id, bin_id),
-                added=True,
-            )
-            s.add(line)
-            cs.line_count += 1
+            line_id = self._add_line(s, cs, part_id, bin_id)
             uow.commit()
-            return line.id
+            return line_id
+
+    def _add_line(
+        self, s: Session, cs: CountSession, part_id: uuid.UUID, bin_id: uuid.UUID
+    ) -> uuid.UUID:
+        existing = s.scalar(
+            select(CountLine.id).where(
+                CountLine.session_id == cs.id,
+                CountLine.part_id == part_id,
+                CountLine.bin_id == bin_id,
+            )
+        )
+        if existing is not None:
+            return existing
+        balance = (
+            s.scalar(
+                select(StockBalance.qty).where(
+                    StockBalance.branch_id == cs.branch_id,
+                    StockBalance.part_id == part_id,
+                    StockBalance.bin_id == bin_id,
+                )
+            )
+            or 0
+        )
+        last = s.scalar(select(func.max(CountLine.line_no)).where(CountLine.session_id == cs.id))
+        line = CountLine(
+            id=uuid.uuid4(),
+            session_id=cs.id,
+            line_no=(last or 0) + 1,
+            part_id=part_id,
+            bin_id=bin_id,
+            frozen_qty=balance - _net_since_freeze(s, cs, part_id, bin_id),
+            added=True,
+        )
+        s.add(line)
+        cs.line_count += 1
+        s.flush()
+        return line.id
 
     def add_entry(
         self,
