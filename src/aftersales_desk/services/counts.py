@@ -544,6 +544,32 @@ class StockCounts:
                     rows = [r for r in rows if r.variance]
         return Page(rows, cursor if more else None)
 
+    def line_row(self, number: str | uuid.UUID, line_id: uuid.UUID) -> LineRow:
+        """One line as the list shows it (after a scan, to refresh just that row)."""
+        with self.db.uow(self.actor) as uow:
+            s = uow.session
+            cs = _session(s, self.actor, number)
+            show = self.may_see_expected(cs.blind, cs.status)
+            tol = _tolerance(SettingsService(self.db, self.actor).get("counts_tolerance"))
+            found = list(
+                s.execute(
+                    select(CountLine, Part, Bin.code, PartStock.avg_cost)
+                    .join(Part, Part.id == CountLine.part_id)
+                    .join(Bin, Bin.id == CountLine.bin_id)
+                    .outerjoin(
+                        PartStock,
+                        and_(
+                            PartStock.part_id == CountLine.part_id,
+                            PartStock.branch_id == cs.branch_id,
+                        ),
+                    )
+                    .where(CountLine.session_id == cs.id, CountLine.id == line_id)
+                )
+            )
+            if not found:
+                raise UsageError(_("No such line in this count."))
+            return self._rows_of(s, cs, found, tol, show, cs.status == "open")[0]
+
     def _rows_of(
         self,
         s: Session,
@@ -585,12 +611,12 @@ class StockCounts:
                     line.counted_qty,
                     line.counted,
                     line.pass_no,
-                    variance if show else None,
+                    variance if show and line.counted else None,
                     line.reason,
                     _(REASON_LABELS[line.reason]) if line.reason else "",
                     line.recount_needed,
                     bool(over) if show else False,
-                    variance * (avg or part.purchase_price) if show else None,
+                    variance * (avg or part.purchase_price) if show and line.counted else None,
                 )
             )
         return rows

@@ -31,12 +31,16 @@ class PartsTab(QWidget):
         self.old_parts = OldPartsPage(ctx)
         self.tools = ToolsPage(ctx)
         self.reports = ReportsPage(ctx)
+        from aftersales_desk.ui.tabs.parts.counts import CountsPage
+
+        self.counts = CountsPage(ctx)
         self.pages = QTabWidget()
         self.pages.addTab(self.stock, _("Stock"))
         self.pages.addTab(self.documents, _("Slips and receipts"))
         self.pages.addTab(self.sale, _("Counter sale"))
         self.pages.addTab(self.old_parts, _("Old parts"))
         self.pages.addTab(self.tools, _("Tools"))
+        self.pages.addTab(self.counts, _("Stock count"))
         self.pages.addTab(self.reports, _("Reports"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -49,7 +53,7 @@ class PartsTab(QWidget):
     def on_changes(self, areas: frozenset) -> None:
         if "parts" not in areas:
             return
-        self._dirty = {self.stock, self.documents, self.old_parts, self.tools}
+        self._dirty = {self.stock, self.documents, self.old_parts, self.tools, self.counts}
         self._refresh_current()
 
     def _refresh_current(self) -> None:
