@@ -20,6 +20,7 @@ approval, posting — while the counter keeps issuing parts.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -37,12 +38,11 @@ from aftersales_desk.data.models.parts import (
     PartStock,
     StockBalance,
     StockDocument,
-    StockDocumentLine,
     StockMovement,
 )
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
-from aftersales_desk.domain.clock import as_utc, utcnow
+from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _
@@ -51,7 +51,7 @@ from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
-from aftersales_desk.services.stock import Move, post_moves_bulk
+from aftersales_desk.services.stock import Move, post_moves_bulk, sqlite_time
 
 STATUS_LABELS = {
     "open": N_("Counting"),
@@ -294,7 +294,7 @@ def refresh_variance(s: Session, cs: CountSession) -> None:
         text(
             "UPDATE stock_count_lines SET variance = variance - net.q FROM ("
             " SELECT l.id AS lid, SUM(m.qty) AS q FROM stock_movements AS m"
-            " JOIN stock_count_lines AS l ON l.session_id = :sid AND l.part_id = m.part_id"
+            " CROSS JOIN stock_count_lines AS l ON l.session_id = :sid AND l.part_id = m.part_id"
             "  AND l.bin_id = m.bin_id"
             " WHERE m.branch_id = :branch AND m.seq > :fs AND m.seq <= l.counted_seq"
             "  AND l.counted GROUP BY l.id) AS net"
@@ -629,7 +629,7 @@ class StockCounts:
         sql = (
             "SELECT l.id, SUM(CASE WHEN m.seq <= l.counted_seq THEN m.qty ELSE 0 END),"
             " SUM(m.qty) FROM stock_movements AS m"
-            " JOIN stock_count_lines AS l ON l.session_id = :sid AND l.part_id = m.part_id"
+            " CROSS JOIN stock_count_lines AS l ON l.session_id = :sid AND l.part_id = m.part_id"
             " AND l.bin_id = m.bin_id AND l.line_no BETWEEN :first AND :last"
             " WHERE m.branch_id = :branch AND m.seq > :fs GROUP BY l.id"
         )
@@ -1137,25 +1137,13 @@ class StockCounts:
             _need_status(cs, "approved")
             progress.step(0, 3)
             refresh_variance(s, cs)
-            rows = s.execute(
-                select(
-                    CountLine.id,
-                    CountLine.part_id,
-                    CountLine.bin_id,
-                    CountLine.variance,
-                    CountLine.reason,
-                    Part.purchase_price,
-                    PartStock.avg_cost,
-                )
-                .join(Part, Part.id == CountLine.part_id)
-                .outerjoin(
-                    PartStock,
-                    and_(
-                        PartStock.part_id == CountLine.part_id, PartStock.branch_id == cs.branch_id
-                    ),
-                )
-                .where(CountLine.session_id == cs.id, CountLine.variance != 0)
-                .order_by(CountLine.line_no)
+            conn = s.connection()
+            rows = conn.exec_driver_sql(
+                "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
+                " FROM stock_count_lines AS l JOIN parts AS p ON p.id = l.part_id"
+                " LEFT JOIN part_stock AS ps ON ps.part_id = l.part_id AND ps.branch_id = ?"
+                " WHERE l.session_id = ? AND l.variance != 0 ORDER BY l.line_no",
+                (cs.branch_id.hex, cs.id.hex),
             ).all()
             now = utcnow()
             doc_number = ""
@@ -1177,16 +1165,26 @@ class StockCounts:
                 s.flush()
                 progress.step(1, 3)
                 lines, moves, audits, total = [], [], [], 0
-                for i, (_lid, pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
+                stamp = sqlite_time(now)
+                who = (
+                    self.actor.branch_id.hex if self.actor.branch_id else None,
+                    self.actor.device_id.hex if self.actor.device_id else None,
+                    self.actor.user_id.hex if self.actor.user_id else None,
+                    self.actor.username,
+                )
+                reasons = {k: _(v) for k, v in REASON_LABELS.items()}
+                for i, (pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
                     cost = avg if avg else price
                     amount = abs(var) * cost
                     total += amount
-                    row = {
-                        "id": uuid.uuid4(),
-                        "document_id": doc.id,
+                    line_id = uuid.uuid4()
+                    lines.append((line_id.hex, doc.id.hex, i, pid, bid, var, cost, amount))
+                    after = {
+                        "id": str(line_id),
+                        "document_id": str(doc.id),
                         "line_no": i,
-                        "part_id": pid,
-                        "bin_id": bid,
+                        "part_id": str(uuid.UUID(pid)),
+                        "bin_id": str(uuid.UUID(bid)),
                         "to_bin_id": None,
                         "qty": var,
                         "unit_price": cost,
@@ -1194,23 +1192,31 @@ class StockCounts:
                         "amount": amount,
                         "original_line_id": None,
                     }
-                    lines.append(row)
-                    audits.append(_audit_insert(self.actor, StockDocumentLine, row, now))
-                    note = _(REASON_LABELS[reason]) if reason else ""
+                    audits.append((uuid.uuid4().hex, stamp, *who, str(line_id), json.dumps(after)))
                     moves.append(
                         Move(
-                            pid,
-                            bid,
+                            uuid.UUID(pid),
+                            uuid.UUID(bid),
                             var,
                             "adjust",
                             unit_cost=cost if var > 0 else None,
-                            line_id=row["id"],
-                            note=note,
+                            line_id=line_id,
+                            note=reasons.get(reason, ""),
                         )
                     )
-                conn = s.connection()
-                conn.execute(StockDocumentLine.__table__.insert(), lines)
-                conn.execute(AuditEntry.__table__.insert(), audits)
+                conn.exec_driver_sql(
+                    "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
+                    " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
+                    " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL)",
+                    lines,
+                )
+                # the audit entries the session hook writes for ORM inserts, written in bulk
+                conn.exec_driver_sql(
+                    "INSERT INTO audit_log (id, at, branch_id, device_id, user_id, username,"
+                    " action, entity, entity_id, before, after, note)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'insert', 'stock_document_lines', ?, NULL, ?, '')",
+                    audits,
+                )
                 post_moves_bulk(s, self.actor, moves, document_id=doc.id, at=now)
                 doc.total = total
                 cs.document_id = doc.id
@@ -1281,29 +1287,3 @@ class StockCounts:
         SettingsService(self.db, self.actor).update(
             {"counts_tolerance": validate_tolerance(values)}
         )
-
-
-def _audit_insert(actor: Actor, model: type, row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The audit entry the session hook would write for an ORM insert of ``row``."""
-
-    def plain(v: Any) -> Any:
-        if isinstance(v, uuid.UUID):
-            return str(v)
-        if isinstance(v, datetime):
-            return as_utc(v).isoformat()
-        return v
-
-    return {
-        "id": uuid.uuid4(),
-        "at": now,
-        "branch_id": actor.branch_id,
-        "device_id": actor.device_id,
-        "user_id": actor.user_id,
-        "username": actor.username,
-        "action": "insert",
-        "entity": model.__tablename__,
-        "entity_id": str(row["id"]),
-        "before": None,
-        "after": {k: plain(v) for k, v in row.items()},
-        "note": "",
-    }

@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.parts import Bin, Part, PartStock, StockBalance, StockMovement
 from aftersales_desk.domain.actor import Actor
-from aftersales_desk.domain.clock import utcnow
+from aftersales_desk.domain.clock import as_utc, utcnow
 from aftersales_desk.errors import RefusedError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services import integrity
@@ -236,6 +236,11 @@ def post_moves(
     return out
 
 
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as the SQLite column stores it (naive UTC text), for driver-level writes."""
+    return as_utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def post_moves_bulk(
     s: Session,
     actor: Actor,
@@ -246,65 +251,64 @@ def post_moves_bulk(
 ) -> int:
     """``post_moves`` for thousands of lines (a stock count's adjustments): the same rules and
     cache arithmetic, but the caches are read with one query each and the ledger rows and cache
-    changes are written with executemany, no ORM object per line. Runs in the caller's
-    transaction; returns the number of movements written. The caller must not hold ORM copies
-    of the touched cache rows (they are changed underneath the session)."""
+    changes are written with executemany at the driver level (no ORM object, no per-value type
+    processing). Runs in the caller's transaction; returns the number of movements written. The
+    caller must not hold ORM copies of the touched cache rows (they change underneath)."""
     if not moves:
         return 0
     branch_id = actor.branch_id
     assert branch_id is not None
     s.flush()
-    at = at or utcnow()
+    stamp = sqlite_time(at or utcnow())
     negative_ok = allow_negative(s, branch_id)
     seq = _next_seq(s, branch_id)
-    part_ids = {m.part_id for m in moves}
-    ps_t, bal_t = PartStock.__table__, StockBalance.__table__
-    ps_q = select(
-        ps_t.c.id,
-        ps_t.c.part_id,
-        ps_t.c.qty,
-        ps_t.c.value,
-        ps_t.c.avg_cost,
-        ps_t.c.last_receipt_at,
-        ps_t.c.last_issue_at,
-    ).where(ps_t.c.branch_id == branch_id)
-    bal_q = select(bal_t.c.id, bal_t.c.part_id, bal_t.c.bin_id, bal_t.c.qty).where(
-        bal_t.c.branch_id == branch_id
-    )
-    if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
-        ps_q = ps_q.where(ps_t.c.part_id.in_(part_ids))
-        bal_q = bal_q.where(bal_t.c.part_id.in_(part_ids))
     conn = s.connection()
+    branch = branch_id.hex
+    part_ids = sorted({m.part_id.hex for m in moves})
+    ps_sql = (
+        "SELECT id, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
+        "FROM part_stock WHERE branch_id = ?"
+    )
+    bal_sql = "SELECT id, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
+    params: tuple = (branch,)
+    if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
+        marks = ", ".join("?" * len(part_ids))
+        ps_sql += f" AND part_id IN ({marks})"
+        bal_sql += f" AND part_id IN ({marks})"
+        params = (branch, *part_ids)
     # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
-    parts: dict[uuid.UUID, list] = {
-        r.part_id: [r.id, r.qty, r.value, r.avg_cost, r.last_receipt_at, r.last_issue_at, True, 0]
-        for r in conn.execute(ps_q)
+    parts: dict[str, list] = {
+        r[1]: [r[0], r[2], r[3], r[4], r[5], r[6], True, False]
+        for r in conn.exec_driver_sql(ps_sql, params)
     }
-    bals: dict[tuple[uuid.UUID, uuid.UUID], list] = {
-        (r.part_id, r.bin_id): [r.id, r.qty, True, 0] for r in conn.execute(bal_q)
+    bals: dict[tuple[str, str], list] = {
+        (r[1], r[2]): [r[0], r[3], True, False] for r in conn.exec_driver_sql(bal_sql, params)
     }
     rows = []
+    user, device = actor.username, actor.device_id.hex if actor.device_id else None
+    doc = document_id.hex if document_id else None
     for i, m in enumerate(moves):
         if m.kind not in KINDS:
             raise ValueError(m.kind)
-        ps = parts.get(m.part_id)
+        p, b = m.part_id.hex, m.bin_id.hex
+        ps = parts.get(p)
         if ps is None:
-            ps = parts[m.part_id] = [uuid.uuid4(), 0, 0, 0, None, None, False, 0]
-        bal = bals.get((m.part_id, m.bin_id))
+            ps = parts[p] = [uuid.uuid4().hex, 0, 0, 0, None, None, False, False]
+        bal = bals.get((p, b))
         if bal is None:
-            bal = bals[(m.part_id, m.bin_id)] = [uuid.uuid4(), 0, False, 0]
+            bal = bals[(p, b)] = [uuid.uuid4().hex, 0, False, False]
         qty = m.qty
         if qty < 0 and bal[1] + qty < 0 and not negative_ok:
             _refuse_negative(s, m.part_id, m.bin_id, bal[1])
         if qty > 0 and m.unit_cost is not None:
             value = qty * m.unit_cost
         elif ps[1] + qty == 0:
-            value = -ps[2]
+            value = -ps[2]  # the last piece takes the rounding residue with it
         else:
             value = qty * ps[3]
         cost = m.unit_cost if m.unit_cost is not None else ps[3]
         bal[1] += qty
-        bal[3] = 1
+        bal[3] = True
         ps[1] += qty
         ps[2] += value
         if ps[1] > 0:
@@ -312,72 +316,61 @@ def post_moves_bulk(
         elif qty > 0 and m.unit_cost is not None:
             ps[3] = m.unit_cost
         if m.kind == "receipt" and qty > 0:
-            ps[4] = at
+            ps[4] = stamp
         if m.kind in CONSUMPTION_KINDS and qty < 0:
-            ps[5] = at
-        ps[7] = 1
+            ps[5] = stamp
+        ps[7] = True
         rows.append(
-            {
-                "id": uuid.uuid4(),
-                "branch_id": branch_id,
-                "seq": seq + i,
-                "at": at,
-                "kind": m.kind,
-                "part_id": m.part_id,
-                "bin_id": m.bin_id,
-                "qty": qty,
-                "unit_cost": cost,
-                "value": value,
-                "document_id": document_id,
-                "line_id": m.line_id,
-                "reverses_id": None,
-                "username": actor.username,
-                "device_id": actor.device_id,
-                "note": m.note[:200],
-            }
+            (
+                uuid.uuid4().hex,
+                branch,
+                seq + i,
+                stamp,
+                m.kind,
+                p,
+                b,
+                qty,
+                cost,
+                value,
+                doc,
+                m.line_id.hex if m.line_id else None,
+                user,
+                device,
+                m.note[:200],
+            )
         )
-    conn.execute(StockMovement.__table__.insert(), rows)
-    new_bals = [
-        {"id": b[0], "branch_id": branch_id, "part_id": p, "bin_id": n, "qty": b[1]}
-        for (p, n), b in bals.items()
-        if b[3] and not b[2]
-    ]
-    old_bals = [{"b_id": b[0], "b_qty": b[1]} for b in bals.values() if b[3] and b[2]]
+    conn.exec_driver_sql(
+        "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
+        "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        rows,
+    )
+    new_bals = [(v[0], branch, p, n, v[1]) for (p, n), v in bals.items() if v[3] and not v[2]]
+    old_bals = [(v[1], v[0]) for v in bals.values() if v[3] and v[2]]
     if new_bals:
-        conn.execute(bal_t.insert(), new_bals)
-    if old_bals:
-        conn.execute(
-            bal_t.update().where(bal_t.c.id == bindparam("b_id")).values(qty=bindparam("b_qty")),
-            old_bals,
+        conn.exec_driver_sql(
+            "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
+            "VALUES (?, ?, ?, ?, ?)",
+            new_bals,
         )
-    new_ps, old_ps = [], []
-    for p, ps in parts.items():
-        if not ps[7]:
-            continue
-        row = {
-            "qty": ps[1],
-            "value": ps[2],
-            "avg_cost": ps[3],
-            "last_receipt_at": ps[4],
-            "last_issue_at": ps[5],
-        }
-        if ps[6]:
-            old_ps.append({"p_id": ps[0], **{f"p_{k}": v for k, v in row.items()}})
-        else:
-            new_ps.append({"id": ps[0], "branch_id": branch_id, "part_id": p, **row})
+    if old_bals:
+        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE id = ?", old_bals)
+    new_ps = [
+        (v[0], branch, p, v[1], v[2], v[3], v[4], v[5])
+        for p, v in parts.items()
+        if v[7] and not v[6]
+    ]
+    old_ps = [(v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]]
     if new_ps:
-        conn.execute(ps_t.insert(), new_ps)
+        conn.exec_driver_sql(
+            "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
+            "last_receipt_at, last_issue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            new_ps,
+        )
     if old_ps:
-        conn.execute(
-            ps_t.update()
-            .where(ps_t.c.id == bindparam("p_id"))
-            .values(
-                qty=bindparam("p_qty"),
-                value=bindparam("p_value"),
-                avg_cost=bindparam("p_avg_cost"),
-                last_receipt_at=bindparam("p_last_receipt_at"),
-                last_issue_at=bindparam("p_last_issue_at"),
-            ),
+        conn.exec_driver_sql(
+            "UPDATE part_stock SET qty = ?, value = ?, avg_cost = ?, last_receipt_at = ?, "
+            "last_issue_at = ? WHERE id = ?",
             old_ps,
         )
     return len(rows)
