@@ -55,6 +55,7 @@ def main() -> bool:
         SettingsService(db, actor).update({"counts_tolerance": {"*": [1_000_000, 0]}})
         counts = StockCounts(db, actor)
         raw = sqlite3.connect(path)
+        raw.execute("PRAGMA synchronous = FULL")  # the same durability as the program's writes
         rng = random.Random(7)
 
         # --- start a full count: the freeze
@@ -156,13 +157,13 @@ def main() -> bool:
         with db.uow(actor) as uow:
             cs = _session(uow.session, actor, number)
             frozen_seq = cs.frozen_seq
-            sid = cs.id.hex
+            sid, branch = cs.id.hex, cs.branch_id.hex
         base = measure(
             lambda: raw.execute(
-                "SELECT l.id, SUM(m.qty) FROM stock_movements m JOIN stock_count_lines l "
+                "SELECT l.id, SUM(m.qty) FROM stock_movements m CROSS JOIN stock_count_lines l "
                 "ON l.session_id = ? AND l.part_id = m.part_id AND l.bin_id = m.bin_id "
-                "WHERE m.seq > ? AND m.seq <= l.counted_seq GROUP BY l.id",
-                (sid, frozen_seq),
+                "WHERE m.branch_id = ? AND m.seq > ? AND m.seq <= l.counted_seq GROUP BY l.id",
+                (sid, branch, frozen_seq),
             ).fetchall(),
             repeat=5,
         )

@@ -202,6 +202,28 @@ class ScanIndex:
         return self.by_code.get(code) or self.by_code.get(code.upper())
 
 
+# what a line list reads: columns, not ORM entities (a 20,000-line report stays fast)
+_LINE_COLUMNS = (
+    CountLine.id,
+    CountLine.line_no,
+    CountLine.frozen_qty,
+    CountLine.counted_qty,
+    CountLine.counted,
+    CountLine.pass_no,
+    CountLine.variance,
+    CountLine.reason,
+    CountLine.recount_needed,
+    Part.part_no,
+    Part.name,
+    Part.unit,
+    Part.category,
+    Part.barcode,
+    Part.purchase_price,
+    Bin.code.label("bin_code"),
+    PartStock.avg_cost,
+)
+
+
 # --- helpers in a session ----------------------------------------------------------------------
 def _session(s: Session, actor: Actor, number_or_id: str | uuid.UUID) -> CountSession:
     if isinstance(number_or_id, uuid.UUID):
@@ -218,7 +240,32 @@ def _session(s: Session, actor: Actor, number_or_id: str | uuid.UUID) -> CountSe
     return cs
 
 
-def _need_status(cs: CountSession, *statuses: str) -> None:
+def _session_light(s: Session, actor: Actor, session_id: uuid.UUID | str) -> Any:
+    """The few fields a count entry needs (id, number, status, branch), without an ORM object."""
+    if not isinstance(session_id, uuid.UUID):
+        return _session(s, actor, session_id)
+    row = (
+        s.connection()
+        .exec_driver_sql(
+            "SELECT number, status, branch_id FROM stock_count_sessions WHERE id = ?",
+            (session_id.hex,),
+        )
+        .first()
+    )
+    if row is None or uuid.UUID(row[2]) != actor.branch_id:
+        raise UsageError(_("No stock count {number}.").format(number=session_id))
+    return _Light(session_id, row[0], row[1], uuid.UUID(row[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Light:
+    id: uuid.UUID
+    number: str
+    status: str
+    branch_id: uuid.UUID
+
+
+def _need_status(cs: Any, *statuses: str) -> None:
     if cs.status not in statuses:
         raise RefusedError(
             _("Stock count {number} is {status}; this cannot be done now.").format(
@@ -498,7 +545,7 @@ class StockCounts:
             show = self.may_see_expected(cs.blind, cs.status)
             tol = _tolerance(SettingsService(self.db, self.actor).get("counts_tolerance"))
             q = (
-                select(CountLine, Part, Bin.code, PartStock.avg_cost)
+                select(*_LINE_COLUMNS)
                 .join(Part, Part.id == CountLine.part_id)
                 .join(Bin, Bin.id == CountLine.bin_id)
                 .outerjoin(
@@ -538,7 +585,7 @@ class StockCounts:
                 found = found[: limit - len(rows)]
                 if not found:
                     break
-                cursor = found[-1][0].line_no
+                cursor = found[-1].line_no
                 rows += self._rows_of(s, cs, found, tol, show, live)
                 if only == "variance" and show:
                     rows = [r for r in rows if r.variance]
@@ -553,7 +600,7 @@ class StockCounts:
             tol = _tolerance(SettingsService(self.db, self.actor).get("counts_tolerance"))
             found = list(
                 s.execute(
-                    select(CountLine, Part, Bin.code, PartStock.avg_cost)
+                    select(*_LINE_COLUMNS)
                     .join(Part, Part.id == CountLine.part_id)
                     .join(Bin, Bin.id == CountLine.bin_id)
                     .outerjoin(
@@ -582,41 +629,41 @@ class StockCounts:
         nets: dict[uuid.UUID, tuple[int, int]] = {}
         if live and show:
             # an open count: the lines' variance as of their count, expectation as of now
-            nets = self._nets(s, cs, found[0][0].line_no, found[-1][0].line_no)
+            nets = self._nets(s, cs, found[0].line_no, found[-1].line_no)
         rows = []
-        for line, part, bin_code, avg in found:
+        reasons = {k: _(v) for k, v in REASON_LABELS.items()}
+        for r in found:
             if live:
-                at_count, now = nets.get(line.id, (0, 0))
-                variance = line.counted_qty - line.frozen_qty - at_count if line.counted else 0
-                expected = line.frozen_qty + (at_count if line.counted else now)
-            elif line.counted:
-                variance = line.variance
-                expected = line.counted_qty - variance
+                at_count, now = nets.get(r.id, (0, 0))
+                variance = r.counted_qty - r.frozen_qty - at_count if r.counted else 0
+                expected = r.frozen_qty + (at_count if r.counted else now)
+            elif r.counted:
+                variance = r.variance
+                expected = r.counted_qty - variance
             else:
-                variance, expected = 0, line.frozen_qty
-            over = line.counted and over_tolerance(
-                variance, expected, tol.get(part.category, tol["*"])
-            )
+                variance, expected = 0, r.frozen_qty
+            over = r.counted and over_tolerance(variance, expected, tol.get(r.category, tol["*"]))
+            seen = show and r.counted
             rows.append(
                 LineRow(
-                    line.id,
-                    line.line_no,
-                    bin_code,
-                    part.part_no,
-                    part.name,
-                    part.unit,
-                    part.category,
-                    part.barcode,
+                    r.id,
+                    r.line_no,
+                    r.bin_code,
+                    r.part_no,
+                    r.name,
+                    r.unit,
+                    r.category,
+                    r.barcode,
                     expected if show else None,
-                    line.counted_qty,
-                    line.counted,
-                    line.pass_no,
-                    variance if show and line.counted else None,
-                    line.reason,
-                    _(REASON_LABELS[line.reason]) if line.reason else "",
-                    line.recount_needed,
+                    r.counted_qty,
+                    r.counted,
+                    r.pass_no,
+                    variance if seen else None,
+                    r.reason,
+                    reasons.get(r.reason, ""),
+                    r.recount_needed,
                     bool(over) if show else False,
-                    variance * (avg or part.purchase_price) if show and line.counted else None,
+                    variance * (r.avg_cost or r.purchase_price) if seen else None,
                 )
             )
         return rows
@@ -826,7 +873,7 @@ class StockCounts:
             )
         with self.db.uow(self.actor, write=True) as uow:
             s = uow.session
-            cs = _session(s, self.actor, session_id)
+            cs = _session_light(s, self.actor, session_id)
             total = self._enter(s, cs, {line_id: qty}, source, counter)[line_id]
             uow.commit()
             return total
@@ -834,49 +881,40 @@ class StockCounts:
     def _enter(
         self,
         s: Session,
-        cs: CountSession,
+        cs: Any,
         qtys: dict[uuid.UUID, int],
         source: str,
         counter: str,
         *,
         replace: bool = False,
     ) -> dict[uuid.UUID, int]:
-        """Append entries and update their lines, in the caller's transaction. ``replace``: the
-        quantity is the line's total for this pass (a sheet), the entry is the difference."""
+        """Append entries and update their lines, in the caller's transaction (driver-level
+        statements: a scan is a handful of them and a commit). ``replace``: the quantity is the
+        line's total for this pass (a sheet), the entry is the difference."""
         _need_status(cs, "open")
-        now = utcnow()
-        seq = _last_seq(s, cs.branch_id)
-        lines = (
-            {
-                r.id: r
-                for r in s.execute(
-                    select(
-                        CountLine.id, CountLine.pass_no, CountLine.counted_qty, CountLine.counted
-                    ).where(CountLine.session_id == cs.id, CountLine.id.in_(list(qtys)))
-                )
-            }
-            if len(qtys) <= 500
-            else {
-                r.id: r
-                for r in s.execute(
-                    select(
-                        CountLine.id, CountLine.pass_no, CountLine.counted_qty, CountLine.counted
-                    ).where(CountLine.session_id == cs.id)
-                )
-            }
-        )
+        conn = s.connection()
+        stamp = sqlite_time(utcnow())
+        sid = cs.id.hex
+        seq = conn.exec_driver_sql(
+            "SELECT COALESCE(MAX(seq), 0) FROM stock_movements WHERE branch_id = ?",
+            (cs.branch_id.hex,),
+        ).scalar()
+        sql = "SELECT id, pass_no, counted_qty, counted FROM stock_count_lines WHERE session_id = ?"
+        params: tuple = (sid,)
+        if len(qtys) <= 500:
+            sql += f" AND id IN ({', '.join('?' * len(qtys))})"
+            params = (sid, *(lid.hex for lid in qtys))
+        lines = {r[0]: r for r in conn.exec_driver_sql(sql, params)}
         who = (counter.strip() or self.actor.username)[:64]
+        device = self.actor.device_id.hex if self.actor.device_id else None
         entries, changes, totals = [], [], {}
         for lid, qty in qtys.items():
-            line = lines.get(lid)
+            line = lines.get(lid.hex)
             if line is None:
                 raise ValidationError(_("No such line in this count."), field="line")
-            if replace:
-                delta = qty - (line.counted_qty if line.counted else 0)
-                total = qty
-            else:
-                delta = qty
-                total = (line.counted_qty if line.counted else 0) + qty
+            _id, pass_no, counted_qty, counted = line
+            before = counted_qty if counted else 0
+            delta, total = (qty - before, qty) if replace else (qty, before + qty)
             if total < 0:
                 raise ValidationError(
                     _("The counted quantity of a line cannot go below zero."), field="qty"
@@ -884,33 +922,29 @@ class StockCounts:
             totals[lid] = total
             if delta != 0:
                 entries.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "session_id": cs.id,
-                        "line_id": lid,
-                        "pass_no": line.pass_no,
-                        "counter": who,
-                        "qty": delta,
-                        "at": now,
-                        "ledger_seq": seq,
-                        "source": source,
-                        "device_id": self.actor.device_id,
-                    }
+                    (
+                        uuid.uuid4().hex,
+                        sid,
+                        lid.hex,
+                        pass_no,
+                        who,
+                        delta,
+                        stamp,
+                        seq,
+                        source,
+                        device,
+                    )
                 )
-            changes.append({"l_id": lid, "l_qty": total})
+            changes.append((total, seq, stamp, lid.hex))
         if entries:
-            s.connection().execute(CountEntry.__table__.insert(), entries)
-        t = CountLine.__table__
-        s.connection().execute(
-            t.update()
-            .where(t.c.id == bindparam("l_id"))
-            .values(
-                counted_qty=bindparam("l_qty"),
-                counted=True,
-                counted_seq=seq,
-                counted_at=now,
-                recount_needed=False,
-            ),
+            conn.exec_driver_sql(
+                "INSERT INTO stock_count_entries (id, session_id, line_id, pass_no, counter, qty,"
+                " at, ledger_seq, source, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                entries,
+            )
+        conn.exec_driver_sql(
+            "UPDATE stock_count_lines SET counted_qty = ?, counted = 1, counted_seq = ?,"
+            " counted_at = ?, recount_needed = 0 WHERE id = ?",
             changes,
         )
         return totals
