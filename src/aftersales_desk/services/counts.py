@@ -134,7 +134,7 @@ class CountRow:
     document: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built 20,000 at a time for a report
 class LineRow:
     id: uuid.UUID
     line_no: int
@@ -580,7 +580,7 @@ class StockCounts:
                 # an open count's variances are worked out as of now, so "variance only"
                 # filters after the fact: read on until a page is full or the lines end
                 qq = q if cursor is None else q.where(CountLine.line_no > cursor)
-                found = list(s.execute(qq.limit(limit - len(rows) + 1)))
+                found = list(s.connection().execute(qq.limit(limit - len(rows) + 1)))
                 more = len(found) > limit - len(rows)
                 found = found[: limit - len(rows)]
                 if not found:
@@ -632,38 +632,56 @@ class StockCounts:
             nets = self._nets(s, cs, found[0].line_no, found[-1].line_no)
         rows = []
         reasons = {k: _(v) for k, v in REASON_LABELS.items()}
-        for r in found:
+        for (
+            lid,
+            line_no,
+            frozen,
+            counted_qty,
+            counted,
+            pass_no,
+            stored_variance,
+            reason,
+            recount,
+            part_no,
+            name,
+            unit,
+            category,
+            barcode,
+            price,
+            bin_code,
+            avg,
+        ) in found:
             if live:
-                at_count, now = nets.get(r.id, (0, 0))
-                variance = r.counted_qty - r.frozen_qty - at_count if r.counted else 0
-                expected = r.frozen_qty + (at_count if r.counted else now)
-            elif r.counted:
-                variance = r.variance
-                expected = r.counted_qty - variance
+                at_count, now = nets.get(lid, (0, 0))
+                variance = counted_qty - frozen - at_count if counted else 0
+                expected = frozen + (at_count if counted else now)
+            elif counted:
+                variance = stored_variance
+                expected = counted_qty - variance
             else:
-                variance, expected = 0, r.frozen_qty
-            over = r.counted and over_tolerance(variance, expected, tol.get(r.category, tol["*"]))
-            seen = show and r.counted
+                variance, expected = 0, frozen
+            over = counted and over_tolerance(variance, expected, tol.get(category, tol["*"]))
+            seen = show and counted
             rows.append(
                 LineRow(
-                    r.id,
-                    r.line_no,
-                    r.bin_code,
-                    r.part_no,
-                    r.name,
-                    r.unit,
-                    r.category,
-                    r.barcode,
+                    lid,
+                    line_no,
+                    bin_code,
+                    part_no,
+                    name,
+                    unit,
+                    category,
+                    barcode,
                     expected if show else None,
-                    r.counted_qty,
-                    r.counted,
-                    r.pass_no,
+                    counted_qty,
+                    counted,
+                    pass_no,
                     variance if seen else None,
-                    r.reason,
-                    reasons.get(r.reason, ""),
-                    r.recount_needed,
+                    reason,
+                    reasons.get(reason, ""),
+                    recount,
                     bool(over) if show else False,
-                    variance * (r.avg_cost or r.purchase_price) if seen else None,
+                    variance * (avg or price) if seen else None,
                 )
             )
         return rows
@@ -1170,7 +1188,9 @@ class StockCounts:
             cs = _session(s, self.actor, number)
             _need_status(cs, "approved")
             progress.step(0, 3)
-            refresh_variance(s, cs)
+            # the variances were worked out at submit: entries stop there (a recount reopens the
+            # count and the next submit works them out again), and movements after a line's
+            # count do not change its variance
             conn = s.connection()
             rows = conn.exec_driver_sql(
                 "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
