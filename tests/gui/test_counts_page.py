@@ -110,3 +110,16 @@ def test_blind_count_scan_variance_recount_approve_post(qtbot, page, db, admin):
     assert PartsCatalog(db, admin).get(shop.parts["P0001"]).on_hand == 9
     assert not counts.scan_edit.isEnabled()
     assert counts.btn_result.isEnabled()
+
+
+def test_tolerance_dialog_saves_per_category(qtbot, page, db, admin):
+    from aftersales_desk.ui.tabs.parts.counts import ToleranceDialog
+
+    counts, _shop = page
+    dlg = ToleranceDialog(counts.service.tolerance(), ["滤清器"], counts)
+    qtbot.addWidget(dlg)
+    assert dlg.values() == {"*": [0, 0], "滤清器": [0, 0]}
+    dlg.table.cellWidget(1, 1).setValue(2)
+    dlg.table.cellWidget(1, 2).setValue(5)
+    counts.service.save_tolerance(dlg.values())
+    assert counts.service.tolerance() == {"*": [0, 0], "滤清器": [2, 5]}

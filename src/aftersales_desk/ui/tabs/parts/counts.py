@@ -34,7 +34,10 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -160,6 +163,58 @@ class NewCountDialog(QDialog):
         return scope, self.blind.isChecked(), self.note.text()
 
 
+class ToleranceDialog(QDialog):
+    """Tolerance per part category: a line whose variance exceeds both the pieces and the
+    percentage of its expected quantity needs a recount before approval."""
+
+    def __init__(self, values: dict[str, list[int]], categories: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(_("Count tolerance"))
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels([_("Category"), _("Pieces"), _("Percent")])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        keys = ["*", *sorted(set(categories) | (set(values) - {"*"}))]
+        for key in keys:
+            pieces, percent = values.get(key, values.get("*", [0, 0]))
+            r = self.table.rowCount()
+            self.table.insertRow(r)
+            item = QTableWidgetItem(_("(all other categories)") if key == "*" else key)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, 0, item)
+            for c, v, high in ((1, pieces, 1_000_000), (2, percent, 100)):
+                spin = QSpinBox()
+                spin.setRange(0, high)
+                spin.setValue(int(v))
+                self.table.setCellWidget(r, c, spin)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Save"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                _(
+                    "A line needs a recount when its variance is over both the pieces and the "
+                    "percentage of its expected quantity."
+                )
+            )
+        )
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(520, 420)
+
+    def values(self) -> dict[str, list[int]]:
+        out = {}
+        for r in range(self.table.rowCount()):
+            key = self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+            out[key] = [self.table.cellWidget(r, 1).value(), self.table.cellWidget(r, 2).value()]
+        return out
+
+
 class CountsPage(QWidget):
     """The counts (newest first) above, the chosen count's lines and the scanner below."""
 
@@ -207,6 +262,9 @@ class CountsPage(QWidget):
         self.btn_import = QPushButton(_("Import filled-in sheet…"))
         self.btn_result = QPushButton(_("Print result…"))
         self.btn_cancel = QPushButton(_("Cancel count…"))
+        self.btn_tolerance = QPushButton(_("Tolerance…"))
+        self.btn_tolerance.clicked.connect(self.on_tolerance)
+        self.btn_tolerance.setEnabled(ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS))
         self.btn_new.clicked.connect(self.on_new)
         self.btn_sheets.clicked.connect(self.on_print_sheets)
         self.btn_export.clicked.connect(self.on_export)
@@ -291,6 +349,7 @@ class CountsPage(QWidget):
                 self.btn_import,
                 self.btn_result,
                 self.btn_cancel,
+                self.btn_tolerance,
             )
         )
         tl.addWidget(self.counts_view, 1)
@@ -426,6 +485,19 @@ class CountsPage(QWidget):
         self.counts_model.reload()
         if number is not None:
             self.select_count(number)
+
+    def on_tolerance(self) -> None:
+        dlg = ToleranceDialog(
+            self.service.tolerance(), PartsCatalog(self.ctx.db, self.ctx.actor).categories(), self
+        )
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            values = dlg.values()
+            self.ctx.ops.run(
+                lambda _p: self.service.save_tolerance(values),
+                parent=self,
+                label=_("Saving…"),
+                changes={"settings"},
+            )
 
     # --- starting ---------------------------------------------------------------------------
     def on_new(self) -> None:
