@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from aftersales_desk.domain.money import format_money
 from aftersales_desk.domain.roles import Permission
-from aftersales_desk.errors import UserError
+from aftersales_desk.errors import UserError, ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.counts import (
     REASON_LABELS,
@@ -229,6 +229,8 @@ class CountsPage(QWidget):
         self.last_import: CountImportResult | None = None
         self.message_box: QMessageBox | None = None
         self.pending_scans = 0
+        self.awaiting_qty = False  # a part was just scanned: a typed number is its quantity
+        self._last_written: ScanResult | None = None  # set on the writer thread
 
         # --- the counts -------------------------------------------------------------------
         self.counts_model = LazyTableModel(
@@ -441,6 +443,7 @@ class CountsPage(QWidget):
         self.number = number
         self.index = None
         self.last_scan = None
+        self.awaiting_qty = False
         view = self.service.view(number)
         self.title.setText(
             _("{number} · {status} · {scope} · {counted}/{lines} lines counted").format(
@@ -532,24 +535,26 @@ class CountsPage(QWidget):
             self.bin_box.setCurrentText(code.upper())
             self._say(_("Counting bin {bin}.").format(bin=code.upper()))
             return
-        last = self.last_scan
         if (
             not scanned
-            and last is not None
+            and self.awaiting_qty
             and code.isdigit()
             and 0 < int(code) <= MAX_TYPED_QTY
             and self.index.find_part(code) is None
         ):
-            # a quantity typed after a scan: that scan counted ``code`` pieces, not one
+            # a quantity typed after a scan: that scan counted ``code`` pieces, not one. The
+            # writer runs jobs in order, so the scan before it has been written when this runs.
+            self.awaiting_qty = False
             extra = int(code) - 1
-            if extra:
-                self._write(
-                    lambda: self._entry(last.line_id, extra),
-                    _("{part_no} {name}: {qty} pieces").format(
-                        part_no=last.part_no, name=last.name, qty=code
-                    ),
-                )
-            self.last_scan = None
+
+            def more() -> ScanResult:
+                last = self._last_written
+                if last is None:
+                    raise ValidationError(_("Scan a part first, then type its quantity."))
+                self._last_written = None
+                return self._entry(last.line_id, extra) if extra else last
+
+            self._write(more, typed=code)
             return
         source = "scanner" if scanned else "keyboard"
         bin_code = self.bin_box.currentText().strip()
@@ -558,19 +563,25 @@ class CountsPage(QWidget):
         def work() -> ScanResult:
             return self.service.scan(index, code, bin_code=bin_code, source=source)
 
-        self._write(work, None)
+        self.awaiting_qty = True
+        self._write(work)
 
     def _entry(self, line_id: uuid.UUID, qty: int) -> ScanResult:
-        total = self.service.add_entry(self.index.session_id, line_id, qty)  # type: ignore[union-attr]
-        part_no, name, b = self.index.info[line_id]  # type: ignore[union-attr]
+        index = self.index
+        assert index is not None
+        total = self.service.add_entry(index.session_id, line_id, qty)
+        part_no, name, b = index.info[line_id]
         return ScanResult(line_id, part_no, name, b, total, False)
 
-    def _write(self, fn: Any, message: str | None) -> None:
+    def _write(self, fn: Any, *, typed: str = "") -> None:
+        """Run a count entry on the writer thread (in order with the others), then refresh the
+        line's row. ``typed``: the quantity typed after a scan, for the message."""
         number = self.number
         self.pending_scans += 1
 
         def job(_p: Any) -> tuple[ScanResult, LineRow]:
             result = fn()
+            self._last_written = None if typed else result
             return result, self.service.line_row(number, result.line_id)  # type: ignore[arg-type]
 
         def done(value: tuple[ScanResult, LineRow]) -> None:
@@ -578,19 +589,21 @@ class CountsPage(QWidget):
             result, row = value
             if result.added:
                 self.reload_lines()
-            elif self.lines_model.replace_row(row) is None:
-                pass  # not on the loaded pages (or filtered out): nothing to redraw
+            else:
+                self.lines_model.replace_row(row)  # None when not loaded or filtered out
             i = self.lines_model.row_for_id(row.id)
             if i is not None:
                 self.lines_view.selectRow(i)
-            self.last_scan = result if message is None else None
-            self._say(
-                message
-                or _("{part_no} {name} · bin {bin} · counted {qty}").format(
-                    part_no=result.part_no, name=result.name, bin=result.bin, qty=result.counted_qty
+            self.last_scan = result
+            if typed:
+                text = _("{part_no} {name}: {qty} pieces").format(
+                    part_no=result.part_no, name=result.name, qty=typed
                 )
-                + ((" · " + _("found here, line added")) if result.added else "")
-            )
+            else:
+                text = _("{part_no} {name} · bin {bin} · counted {qty}").format(
+                    part_no=result.part_no, name=result.name, bin=result.bin, qty=result.counted_qty
+                ) + ((" · " + _("found here, line added")) if result.added else "")
+            self._say(text)
 
         def failed(exc: BaseException) -> bool:
             self.pending_scans -= 1
@@ -628,7 +641,7 @@ class CountsPage(QWidget):
             MAX_TYPED_QTY,
         )
         if ok and qty:
-            self._write(lambda: self._entry(row.id, qty), None)
+            self._write(lambda: self._entry(row.id, qty))
 
     def on_mark_rest(self) -> None:
         number = self.number
