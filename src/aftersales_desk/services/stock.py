@@ -286,6 +286,7 @@ def post_moves_bulk(
     }
     rows = []
     user, device = actor.username, actor.device_id.hex if actor.device_id else None
+    prefix = uuid.uuid4().hex[:24]  # ids in key order: a random prefix and a counter
     doc = document_id.hex if document_id else None
     for i, m in enumerate(moves):
         if m.kind not in KINDS:
@@ -322,7 +323,7 @@ def post_moves_bulk(
         ps[7] = True
         rows.append(
             (
-                uuid.uuid4().hex,
+                f"{prefix}{i:08x}",
                 branch,
                 seq + i,
                 stamp,
