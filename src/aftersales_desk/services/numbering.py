@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch, Device
+from aftersales_desk.data.models.counts import CountSession
 from aftersales_desk.data.models.parts import NumberSeries, OldPartBatch, StockDocument
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.errors import RefusedError
@@ -32,8 +33,11 @@ PREFIXES: dict[str, str] = {
     "sale": "LS",
     "sale_return": "TH",
     "old_batch": "FC",
+    "count": "PD",  # stock count 盘点单
 }
 DIGITS = 6
+# series whose numbered rows are not stock documents (each has ``series_id`` and ``seq``)
+SEQ_MODELS: dict[str, type[StockDocument] | type[CountSession]] = {"count": CountSession}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,7 @@ def check_gapless(s: Session) -> list[str]:
     """Every series has exactly the numbers 1..last_seq, each once."""
     problems: list[str] = []
     for series in s.scalars(select(NumberSeries)):
-        model = OldPartBatch if series.kind == "old_batch" else StockDocument
-        if model is OldPartBatch:
+        if series.kind == "old_batch":
             seqs = [
                 int(n.removeprefix(series.prefix))
                 for n in s.scalars(
@@ -106,13 +109,14 @@ def check_gapless(s: Session) -> list[str]:
             count, low, high = len(seqs), min(seqs, default=0), max(seqs, default=0)
             distinct = len(set(seqs))
         else:
+            model = SEQ_MODELS.get(series.kind, StockDocument)
             count, distinct, low, high = s.execute(
                 select(
                     func.count(),
-                    func.count(func.distinct(StockDocument.seq)),
-                    func.coalesce(func.min(StockDocument.seq), 0),
-                    func.coalesce(func.max(StockDocument.seq), 0),
-                ).where(StockDocument.series_id == series.id)
+                    func.count(func.distinct(model.seq)),
+                    func.coalesce(func.min(model.seq), 0),
+                    func.coalesce(func.max(model.seq), 0),
+                ).where(model.series_id == series.id)
             ).one()
         if series.last_seq == 0 and count == 0:
             continue

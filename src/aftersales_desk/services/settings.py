@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "parts_overstock_months": 6,  # months of cover above which stock is over-stock
     "parts_slow_moving_days": 180,  # days without an issue after which stock is slow-moving
     "tool_loan_days": 7,  # a lent tool is due back after this many days
+    # stock counts: tolerance per part category → [pieces, percent of the expected quantity];
+    # "*" for every other category. A line whose variance exceeds both needs a recount.
+    "counts_tolerance": {"*": [0, 0]},
     # work-order service clocks: count only opening hours on working days (else round the clock)
     "schedule_sla_working_hours": False,
     "schedule_work_start": "08:30",

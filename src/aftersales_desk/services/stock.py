@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.parts import Bin, Part, PartStock, StockBalance, StockMovement
 from aftersales_desk.domain.actor import Actor
-from aftersales_desk.domain.clock import utcnow
+from aftersales_desk.domain.clock import as_utc, utcnow
 from aftersales_desk.errors import RefusedError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services import integrity
@@ -234,6 +234,147 @@ def post_moves(
         )
     s.flush()
     return out
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as the SQLite column stores it (naive UTC text), for driver-level writes."""
+    return as_utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def post_moves_bulk(
+    s: Session,
+    actor: Actor,
+    moves: list[Move],
+    *,
+    document_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> int:
+    """``post_moves`` for thousands of lines (a stock count's adjustments): the same rules and
+    cache arithmetic, but the caches are read with one query each and the ledger rows and cache
+    changes are written with executemany at the driver level (no ORM object, no per-value type
+    processing). Runs in the caller's transaction; returns the number of movements written. The
+    caller must not hold ORM copies of the touched cache rows (they change underneath)."""
+    if not moves:
+        return 0
+    branch_id = actor.branch_id
+    assert branch_id is not None
+    s.flush()
+    stamp = sqlite_time(at or utcnow())
+    negative_ok = allow_negative(s, branch_id)
+    seq = _next_seq(s, branch_id)
+    conn = s.connection()
+    branch = branch_id.hex
+    part_ids = sorted({m.part_id.hex for m in moves})
+    ps_sql = (
+        "SELECT id, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
+        "FROM part_stock WHERE branch_id = ?"
+    )
+    bal_sql = "SELECT id, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
+    params: tuple = (branch,)
+    if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
+        marks = ", ".join("?" * len(part_ids))
+        ps_sql += f" AND part_id IN ({marks})"
+        bal_sql += f" AND part_id IN ({marks})"
+        params = (branch, *part_ids)
+    # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
+    parts: dict[str, list] = {
+        r[1]: [r[0], r[2], r[3], r[4], r[5], r[6], True, False]
+        for r in conn.exec_driver_sql(ps_sql, params)
+    }
+    bals: dict[tuple[str, str], list] = {
+        (r[1], r[2]): [r[0], r[3], True, False] for r in conn.exec_driver_sql(bal_sql, params)
+    }
+    rows = []
+    user, device = actor.username, actor.device_id.hex if actor.device_id else None
+    prefix = uuid.uuid4().hex[:24]  # ids in key order: a random prefix and a counter
+    doc = document_id.hex if document_id else None
+    for i, m in enumerate(moves):
+        if m.kind not in KINDS:
+            raise ValueError(m.kind)
+        p, b = m.part_id.hex, m.bin_id.hex
+        ps = parts.get(p)
+        if ps is None:
+            ps = parts[p] = [uuid.uuid4().hex, 0, 0, 0, None, None, False, False]
+        bal = bals.get((p, b))
+        if bal is None:
+            bal = bals[(p, b)] = [uuid.uuid4().hex, 0, False, False]
+        qty = m.qty
+        if qty < 0 and bal[1] + qty < 0 and not negative_ok:
+            _refuse_negative(s, m.part_id, m.bin_id, bal[1])
+        if qty > 0 and m.unit_cost is not None:
+            value = qty * m.unit_cost
+        elif ps[1] + qty == 0:
+            value = -ps[2]  # the last piece takes the rounding residue with it
+        else:
+            value = qty * ps[3]
+        cost = m.unit_cost if m.unit_cost is not None else ps[3]
+        bal[1] += qty
+        bal[3] = True
+        ps[1] += qty
+        ps[2] += value
+        if ps[1] > 0:
+            ps[3] = round(ps[2] / ps[1])
+        elif qty > 0 and m.unit_cost is not None:
+            ps[3] = m.unit_cost
+        if m.kind == "receipt" and qty > 0:
+            ps[4] = stamp
+        if m.kind in CONSUMPTION_KINDS and qty < 0:
+            ps[5] = stamp
+        ps[7] = True
+        rows.append(
+            (
+                f"{prefix}{i:08x}",
+                branch,
+                seq + i,
+                stamp,
+                m.kind,
+                p,
+                b,
+                qty,
+                cost,
+                value,
+                doc,
+                m.line_id.hex if m.line_id else None,
+                user,
+                device,
+                m.note[:200],
+            )
+        )
+    conn.exec_driver_sql(
+        "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
+        "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        rows,
+    )
+    new_bals = [(v[0], branch, p, n, v[1]) for (p, n), v in bals.items() if v[3] and not v[2]]
+    old_bals = [(v[1], v[0]) for v in bals.values() if v[3] and v[2]]
+    if new_bals:
+        conn.exec_driver_sql(
+            "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
+            "VALUES (?, ?, ?, ?, ?)",
+            new_bals,
+        )
+    if old_bals:
+        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE id = ?", old_bals)
+    new_ps = [
+        (v[0], branch, p, v[1], v[2], v[3], v[4], v[5])
+        for p, v in parts.items()
+        if v[7] and not v[6]
+    ]
+    old_ps = [(v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]]
+    if new_ps:
+        conn.exec_driver_sql(
+            "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
+            "last_receipt_at, last_issue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            new_ps,
+        )
+    if old_ps:
+        conn.exec_driver_sql(
+            "UPDATE part_stock SET qty = ?, value = ?, avg_cost = ?, last_receipt_at = ?, "
+            "last_issue_at = ? WHERE id = ?",
+            old_ps,
+        )
+    return len(rows)
 
 
 def reverse_moves(

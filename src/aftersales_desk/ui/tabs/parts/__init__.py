@@ -36,6 +36,9 @@ class PartsTab(QWidget):
         self.old_parts = OldPartsPage(ctx)
         self.tools = ToolsPage(ctx)
         self.reports = ReportsPage(ctx)
+        from aftersales_desk.ui.tabs.parts.counts import CountsPage
+
+        self.counts = CountsPage(ctx)
         self.pages = QTabWidget()
         self.pages.addTab(self.stock, _("Stock"))
         self.pages.addTab(self.documents, _("Slips and receipts"))
@@ -44,6 +47,7 @@ class PartsTab(QWidget):
         self.pages.addTab(self.work_orders, _("Work order parts"))
         self.pages.addTab(self.old_parts, _("Old parts"))
         self.pages.addTab(self.tools, _("Tools"))
+        self.pages.addTab(self.counts, _("Stock count"))
         self.pages.addTab(self.reports, _("Reports"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -65,6 +69,9 @@ class PartsTab(QWidget):
                 self.old_parts,
                 self.tools,
             }
+        if "parts" not in areas:
+            return
+        self._dirty = {self.stock, self.documents, self.old_parts, self.tools, self.counts}
         self._refresh_current()
 
     def _refresh_current(self) -> None:
