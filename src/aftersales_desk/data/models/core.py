@@ -95,4 +95,4 @@ class AuditEntry(IdMixin, Base):
 
 # Ledgers: the database itself refuses to change or remove a row (triggers created by the
 # migrations as trg_<table>_no_update / trg_<table>_no_delete; ``check`` verifies they exist).
-APPEND_ONLY_TABLES: list[str] = ["audit_log", "stock_movements"]
+APPEND_ONLY_TABLES: list[str] = ["audit_log", "stock_movements", "callback_attempts"]
