@@ -2,6 +2,7 @@
 ``check`` invariants — take effect. Each module issue adds its import here."""
 
 import aftersales_desk.services.archive_registry
+import aftersales_desk.services.callback_reports
 import aftersales_desk.services.callbacks
 import aftersales_desk.services.demo
 import aftersales_desk.services.integrity
