@@ -72,7 +72,7 @@ BUCKET_LABELS = {
     Bucket.DONE: N_("Done"),
 }
 STATUS_LABELS = {
-    "open": N_("Open"),
+    "open": N_("To call"),
     "done": N_("Reached"),
     "unreachable": N_("Unreachable"),
     "wrong_number": N_("Wrong number"),
@@ -113,12 +113,18 @@ STANDARD_QUESTIONS: list[dict[str, Any]] = [
     _q("repair_quality", "维修质量", "score", "机修车间"),
     _q("paint_quality", "喷漆质量(未喷漆可不填)", "score", "钣喷车间", optional=True),
     _q("cleanliness", "车辆清洁程度", "score", "洗车美容"),
-    _q("arrival", "到店情况", "choice", "", options=["自驾到店", "预约到店", "救援拖车", "取送车服务"]),
+    _q(
+        "arrival",
+        "到店情况",
+        "choice",
+        "",
+        options=["自驾到店", "预约到店", "救援拖车", "取送车服务"],
+    ),
     _q("overall", "对本次服务过程的总体评价", "score", "", required=True),
     _q("comment", "用户意见", "text"),
     _q("next_maintenance", "已提醒下次保养项目及里程", "yesno"),
     _q("booking", "已提醒本店预约服务", "yesno"),
-]  # fmt: skip
+]
 CLUB_QUESTIONS: list[dict[str, Any]] = [
     *STANDARD_QUESTIONS[:13],
     _q("club_care", "会员近况关怀(用车情况、家人出行)", "text"),
@@ -500,10 +506,14 @@ def _apply_call(
         )
     s.add(
         CallAttempt(
-            branch_id=cb.branch_id, callback_id=cb.id, at=at, by=who, outcome=outcome,
+            branch_id=cb.branch_id,
+            callback_id=cb.id,
+            at=at,
+            by=who,
+            outcome=outcome,
             note=note.strip()[:400],
         )
-    )  # fmt: skip
+    )
     cb.attempts += 1
     cb.outcome = outcome
     problem, department, problem_text, retry = False, cb.department, "", None
@@ -850,9 +860,18 @@ class CallbackService:
             now = utcnow()
             local_day = now.astimezone(_zone(conf["schedule_timezone"])).date()
             result = _apply_call(
-                s, self.actor, cb, outcome, at=now, local_day=local_day, answers=answers,
-                comment=comment, complaint=complaint, note=note, retry_on=retry_on,
-            )  # fmt: skip
+                s,
+                self.actor,
+                cb,
+                outcome,
+                at=now,
+                local_day=local_day,
+                answers=answers,
+                comment=comment,
+                complaint=complaint,
+                note=note,
+                retry_on=retry_on,
+            )
             uow.commit()
         return result
 
@@ -1006,9 +1025,13 @@ class CallbackService:
         return rows[0] if rows else None
 
     def forms(
-        self, cursor: tuple[Any, ...] | None = None, limit: int = 200, *, state: str = "open",
+        self,
+        cursor: tuple[Any, ...] | None = None,
+        limit: int = 200,
+        *,
+        state: str = "open",
         today: date | None = None,
-    ) -> Page[FormRow]:  # fmt: skip
+    ) -> Page[FormRow]:
         """Forms by deadline: ``open`` (overdue first), ``overdue`` or ``closed``."""
         today = today or self.today()
         where: list[Any] = []
@@ -1045,11 +1068,24 @@ class CallbackService:
                 overdue = (today - f.deadline).days if f.status == "open" else 0
                 out.append(
                     FormRow(
-                        f.id, f.number, f.callback_id, name, plate or "", f.opened_on,
-                        f.department, f.responsible, f.deadline, f.problem, f.actions, f.status,
-                        f.resolution, f.confirmed_by, f.closed_on, max(0, overdue),
+                        f.id,
+                        f.number,
+                        f.callback_id,
+                        name,
+                        plate or "",
+                        f.opened_on,
+                        f.department,
+                        f.responsible,
+                        f.deadline,
+                        f.problem,
+                        f.actions,
+                        f.status,
+                        f.resolution,
+                        f.confirmed_by,
+                        f.closed_on,
+                        max(0, overdue),
                     )
-                )  # fmt: skip
+                )
         return out
 
 
@@ -1119,3 +1155,74 @@ def _ls_callbacks(db: Database, actor: Actor, filters: dict[str, str]) -> Iterat
                 "comment": cb.comment,
                 "note": cb.note,
             }
+
+
+# --- export callbacks -----------------------------------------------------------------------------
+EXPORT_COLUMNS = (
+    ("due_on", N_("Due")),
+    ("first_due_on", N_("First due")),
+    ("rule", N_("Reason")),
+    ("customer_no", N_("Customer no.")),
+    ("customer_name", N_("Customer")),
+    ("plate", N_("Plate")),
+    ("advisor", N_("Advisor")),
+    ("department", N_("Department")),
+    ("status", N_("State")),
+    ("outcome", N_("Last outcome")),
+    ("attempts", N_("Tries")),
+    ("done_at", N_("Done at")),
+    ("done_by", N_("Done by")),
+    ("overall", N_("Overall")),
+    ("problem", N_("Problem")),
+    ("in_warranty", N_("Within warranty")),
+    ("comment", N_("Comment")),
+    ("answers", N_("Answers")),
+    ("note", N_("Note")),
+)
+
+
+def export_callbacks(db: Database, actor: Actor, out: Any, progress: Any = None) -> int:
+    """Every callback of the branch as one sheet (answers as JSON); the export is audited."""
+    import json
+    import os
+    from pathlib import Path
+
+    from openpyxl import Workbook
+
+    from aftersales_desk.data import audit
+    from aftersales_desk.errors import UsageError
+
+    require(actor, Permission.WORK_CALLBACKS)
+    out = Path(out)
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Callbacks")[:31])
+    ws.append([_(title) for _key, title in EXPORT_COLUMNS])
+    n = 0
+    for row in _ls_callbacks(db, actor, {}):
+        values = []
+        for key, _title in EXPORT_COLUMNS:
+            v = row[key]
+            if key == "answers":
+                v = json.dumps(v, ensure_ascii=False) if v else ""
+            elif key == "done_at" and v:
+                v = v[:19].replace("T", " ")
+            values.append(v)
+        ws.append(values)
+        n += 1
+        if progress is not None and n % 2000 == 0:
+            progress.step(n, None, _("Exporting callbacks"))
+    tmp = out.with_name(out.name + ".part")
+    wb.save(tmp)
+    os.replace(tmp, out)
+    with db.uow(actor, write=True) as uow:
+        audit.record(
+            uow.session,
+            "export",
+            "callbacks",
+            note=_("{n} rows to {file}").format(n=n, file=out.name),
+        )
+        uow.commit()
+    return n
