@@ -89,10 +89,12 @@ def rule_label(name: str) -> str:
 
 # --- what rules read ------------------------------------------------------------------------------
 def branch_settings(s: Session, branch_id: uuid.UUID | None) -> dict[str, Any]:
-    stored = {
-        row.key: row.value
-        for row in s.scalars(select(Setting).where(Setting.branch_id == branch_id))
-    }
+    with s.no_autoflush:  # plain columns, no ORM rows and no flush of pending changes
+        stored = dict(
+            s.execute(
+                select(Setting.key, Setting.value).where(Setting.branch_id == branch_id)
+            ).all()
+        )
     return {k: stored.get(k, v) for k, v in DEFAULTS.items()}
 
 

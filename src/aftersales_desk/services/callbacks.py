@@ -492,9 +492,10 @@ def _apply_call(
     complaint: bool,
     note: str,
     retry_on: date | None,
+    conf: dict[str, Any] | None = None,
 ) -> CallResult:
     """Record one call on ``cb`` inside the caller's transaction (also used by the demo)."""
-    conf = branch_settings(s, actor.branch_id)
+    conf = conf or branch_settings(s, actor.branch_id)
     who = actor.display_name or actor.username
     if outcome not in OUTCOME_LABELS:
         raise ValidationError(_("Unknown outcome: {value}").format(value=outcome), "outcome")
@@ -518,9 +519,11 @@ def _apply_call(
     cb.outcome = outcome
     problem, department, problem_text, retry = False, cb.department, "", None
     if outcome == "reached":
-        customer = s.get(Customer, cb.customer_id)
-        script = "club" if customer is not None and customer.club_member else "standard"
-        qn = active_questionnaire(s, actor.branch_id, script, create=True)
+        with s.no_autoflush:
+            club = s.scalar(select(Customer.club_member).where(Customer.id == cb.customer_id))
+            qn = active_questionnaire(
+                s, actor.branch_id, "club" if club else "standard", create=True
+            )
         assert qn is not None
         questions = tuple(to_question(d) for d in qn.questions)
         clean, _qs = check_answers(questions, dict(answers or {}))
@@ -871,6 +874,7 @@ class CallbackService:
                 complaint=complaint,
                 note=note,
                 retry_on=retry_on,
+                conf=conf,
             )
             uow.commit()
         return result
