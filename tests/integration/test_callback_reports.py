@@ -130,7 +130,7 @@ def test_weekly_daily_complaints_and_churn(db, admin, month, tmp_path):
     assert rows["Customer satisfaction"][1] == pytest.approx(0.5)
     assert rows["机修车间"][:5] == ["机修车间", 4, 3, 0.75, 1]
     problem = next(r for r in _all(week) if len(r) > 12 and r[2] == "陈二")
-    assert problem[7] == month.number and problem[10] == "Closed" and problem[12] == 4
+    assert problem[7] == month.number and problem[10] == "Resolved" and problem[12] == 4
     day = tmp_path / "day.xlsx"
     run_report(db, admin, "callbacks-daily", parse_period(day="2026-11-06"), day, NO_PROGRESS)
     rows = _rows(day)
@@ -138,7 +138,7 @@ def test_weekly_daily_complaints_and_churn(db, admin, month, tmp_path):
     comp = tmp_path / "comp.xlsx"
     run_report(db, admin, "complaints-monthly", parse_period(month="2026-11"), comp, NO_PROGRESS)
     rows = _rows(comp)
-    assert rows[month.number][8:12] == ["Closed", "2026-11-09", "更换刹车片", "4 满意"]
+    assert rows[month.number][8:12] == ["Resolved", "2026-11-09", "更换刹车片", "4 满意"]
     figures_row = next(r for r in rows.values() if r[0] == 1 and len(r) > 3)
     assert figures_row[:4] == [1, 1, 1, 0]
     churn = tmp_path / "churn.xlsx"

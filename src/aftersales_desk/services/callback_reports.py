@@ -316,7 +316,9 @@ def problems(s: Session, branch_id: uuid.UUID | None, start: date, end: date) ->
                 f.number if f else "",
                 f.responsible if f else "",
                 f.deadline if f else None,
-                (_("Closed") if f.status == "closed" else _("Open")) if f else _("No form yet"),
+                (_("Resolved") if f.status == "closed" else _("Being handled"))
+                if f
+                else _("No form yet"),
                 f.resolution if f else "",
                 seconds.get(f.id) if f else None,
             )
@@ -338,7 +340,7 @@ def _kpi_section(f: Figures) -> Section:
 
     return Section(
         _("Key figures"),
-        [_("Figure"), _("Value"), _("Target"), _("Count"), _("Target met")],
+        [_("Figure"), _("Result"), _("Target"), _("Count"), _("Target met")],
         [
             row(_("Callback rate"), f.callback_rate, None, f"{f.reached}/{f.due}"),
             row(
@@ -599,7 +601,7 @@ def write_complaints(
                 f.responsible,
                 f.deadline.isoformat(),
                 f.actions,
-                _("Closed") if f.status == "closed" else _("Open"),
+                _("Resolved") if f.status == "closed" else _("Being handled"),
                 f.closed_on.isoformat() if f.closed_on else "",
                 f.resolution,
                 reaction,
@@ -613,15 +615,15 @@ def write_complaints(
                 _("Key figures"),
                 [
                     _("Forms opened"),
-                    _("Closed"),
-                    _("Closed by the deadline"),
-                    _("Open past the deadline"),
+                    _("Resolved"),
+                    _("Resolved by the deadline"),
+                    _("Still open past the deadline"),
                 ],
                 [[cf.opened, cf.closed, cf.closed_on_time, cf.open_overdue]],
             ),
             Section(
                 _("Forms by department"),
-                [_("Department"), _("Forms opened"), _("Closed")],
+                [_("Department"), _("Forms opened"), _("Resolved")],
                 [list(r) for r in cf.by_department],
                 chart=Chart(_("Forms by department"), 0, [1, 2]),
             ),
@@ -629,7 +631,7 @@ def write_complaints(
                 _("Quick-handling forms"),
                 [
                     _("Form"),
-                    _("Opened"),
+                    _("Opened on"),
                     _("Customer"),
                     _("Department"),
                     _("Problem"),

@@ -316,7 +316,11 @@ class QueuePage(QWidget):
 
 
 class FormsPage(QWidget):
-    STATES = (("open", N_("Open")), ("overdue", N_("Overdue")), ("closed", N_("Closed")))
+    STATES = (
+        ("open", N_("Being handled")),
+        ("overdue", N_("Past the deadline")),
+        ("closed", N_("Resolved")),
+    )
 
     def __init__(self, ctx: AppContext, service: CallbackService) -> None:
         super().__init__()
@@ -324,7 +328,7 @@ class FormsPage(QWidget):
         self.model = LazyTableModel(
             [
                 Column("number", N_("Form")),
-                Column("opened_on", N_("Opened"), _iso),
+                Column("opened_on", N_("Opened on"), _iso),
                 Column("customer_name", N_("Customer")),
                 Column("plate", N_("Plate")),
                 Column("department", N_("Department")),
