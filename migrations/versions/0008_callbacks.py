@@ -118,6 +118,8 @@ def upgrade() -> None:
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_callbacks_branch_id"), ["branch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_callbacks_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_callbacks_advisor", ["branch_id", "advisor"], unique=False)
+        batch_op.create_index("ix_callbacks_department", ["branch_id", "department"], unique=False)
         batch_op.create_index("ix_callbacks_done", ["branch_id", "done_on", "id"], unique=False)
         batch_op.create_index("ix_callbacks_first_due", ["branch_id", "first_due_on"], unique=False)
         batch_op.create_index(
@@ -224,6 +226,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_callbacks_queue")
         batch_op.drop_index("ix_callbacks_first_due")
         batch_op.drop_index("ix_callbacks_done")
+        batch_op.drop_index("ix_callbacks_department")
+        batch_op.drop_index("ix_callbacks_advisor")
         batch_op.drop_index(batch_op.f("ix_callbacks_customer_id"))
         batch_op.drop_index(batch_op.f("ix_callbacks_branch_id"))
 

@@ -63,38 +63,58 @@ def _sheet_title(text: str, taken: set[str]) -> str:
     return name
 
 
+def _widths(section: Section) -> list[int]:
+    widths = [max(6, len(str(c)) * 2) for c in section.columns]
+    for row in section.rows[:200]:
+        for i, v in enumerate(row[: len(widths)]):
+            widths[i] = max(widths[i], min(50, len(_text(v, i in section.percent_cols)) + 2))
+    return [min(50, w + 2) for w in widths]
+
+
 def write_xlsx(report: SectionedReport, out: Path) -> None:
+    """Streamed (openpyxl write-only): a month of calls is tens of thousands of cells."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     taken: set[str] = set()
-    ws = wb.active
-    ws.title = _sheet_title(_("Summary"), taken)
-    ws.append([report.title])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([report.subtitle])
-    bold = Font(bold=True)
-    widths: dict[Any, dict[int, int]] = {}
+    bold, big, mid = Font(bold=True), Font(bold=True, size=14), Font(bold=True, size=12)
 
-    def put(sheet: Any, section: Section, start_row: int) -> int:
-        sheet.cell(start_row, 1, section.heading).font = Font(bold=True, size=12)
-        header = start_row + 1
-        for i, c in enumerate(section.columns, start=1):
-            sheet.cell(header, i, c).font = bold
-        w = widths.setdefault(sheet.title, {})
-        for i, c in enumerate(section.columns):
-            w[i] = max(w.get(i, 6), len(str(c)) * 2)
-        for r, row in enumerate(section.rows, start=header + 1):
-            for i, v in enumerate(row):
-                cell = sheet.cell(r, i + 1, v)
-                if i in section.percent_cols and isinstance(v, int | float):
-                    cell.number_format = "0.0%"
-        for row in section.rows[:200]:
-            for i, v in enumerate(row):
-                w[i] = max(w.get(i, 6), min(50, len(str(v)) + 2))
+    def styled(ws: Any, value: Any, font: Font | None = None, fmt: str = "") -> Any:
+        cell = WriteOnlyCell(ws, value)
+        if font is not None:
+            cell.font = font
+        if fmt:
+            cell.number_format = fmt
+        return cell
+
+    summary = [s for s in report.sections if not s.own_sheet]
+    ws = wb.create_sheet(_sheet_title(_("Summary"), taken))
+    widths: dict[int, int] = {}
+    for section in summary:
+        for i, w in enumerate(_widths(section)):
+            widths[i] = max(widths.get(i, 0), w)
+    for i, w in widths.items():
+        ws.column_dimensions[get_column_letter(i + 1)].width = w
+    ws.append([styled(ws, report.title, big)])
+    ws.append([report.subtitle])
+    ws.append([])
+    row = 4
+    for section in summary:
+        ws.append([styled(ws, section.heading, mid)])
+        header = row + 1
+        ws.append([styled(ws, c, bold) for c in section.columns])
+        pct = section.percent_cols
+        for r in section.rows:
+            ws.append(
+                [
+                    styled(ws, v, fmt="0.0%") if i in pct and isinstance(v, int | float) else v
+                    for i, v in enumerate(r)
+                ]
+            )
         last = header + len(section.rows)
         if section.chart is not None and section.rows:
             ch = section.chart
@@ -105,27 +125,35 @@ def write_xlsx(report: SectionedReport, out: Path) -> None:
                 chart.y_axis.number_format = "0%"
             for col in ch.value_cols:
                 chart.add_data(
-                    Reference(sheet, min_col=col + 1, min_row=header, max_row=last),
+                    Reference(ws, min_col=col + 1, min_row=header, max_row=last),
                     titles_from_data=True,
                 )
             chart.set_categories(
-                Reference(sheet, min_col=ch.label_col + 1, min_row=header + 1, max_row=last)
+                Reference(ws, min_col=ch.label_col + 1, min_row=header + 1, max_row=last)
             )
-            sheet.add_chart(chart, f"{get_column_letter(len(section.columns) + 2)}{start_row}")
-            last = max(last, start_row + 15)
-        return last + 2
-
-    row = 4
+            chart.anchor = f"{get_column_letter(len(section.columns) + 2)}{row}"
+            ws.add_chart(chart)
+            while last < row + 15:  # leave room for the chart before the next table
+                ws.append([])
+                last += 1
+        ws.append([])
+        row = last + 2
     for section in report.sections:
-        if section.own_sheet:
-            sheet = wb.create_sheet(_sheet_title(section.heading, taken))
-            put(sheet, section, 1)
-            sheet.freeze_panes = "A3"
-        else:
-            row = put(ws, section, row)
-    for sheet in wb.worksheets:
-        for i, width in widths.get(sheet.title, {}).items():
-            sheet.column_dimensions[get_column_letter(i + 1)].width = min(50, width + 2)
+        if not section.own_sheet:
+            continue
+        sheet = wb.create_sheet(_sheet_title(section.heading, taken))
+        for i, w in enumerate(_widths(section)):
+            sheet.column_dimensions[get_column_letter(i + 1)].width = w
+        sheet.freeze_panes = "A3"
+        sheet.append([styled(sheet, section.heading, mid)])
+        sheet.append([styled(sheet, c, bold) for c in section.columns])
+        pct = section.percent_cols
+        for r in section.rows:
+            sheet.append(
+                [styled(sheet, v, fmt="0.0%") if i in pct else v for i, v in enumerate(r)]
+                if pct
+                else r
+            )
     wb.save(out)
 
 

@@ -66,6 +66,8 @@ class Callback(IdMixin, TimestampMixin, BranchScopedMixin, Base):
         Index("ix_callbacks_queue", "branch_id", "status", "due_on", "id"),
         Index("ix_callbacks_done", "branch_id", "done_on", "id"),
         Index("ix_callbacks_first_due", "branch_id", "first_due_on"),
+        Index("ix_callbacks_advisor", "branch_id", "advisor"),  # the queue's filter lists
+        Index("ix_callbacks_department", "branch_id", "department"),
     )
 
     rule: Mapped[str] = mapped_column(String(24))
