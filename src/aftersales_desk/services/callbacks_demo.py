@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models.archive import Customer
 from aftersales_desk.data.models.callbacks import Callback, QuickForm
-from aftersales_desk.i18n import N_
+from aftersales_desk.i18n import N_, current_language, set_language
 from aftersales_desk.services import integrity
 from aftersales_desk.services.callback_rules import (
     add_working_days,
@@ -90,6 +90,16 @@ def _answers(rng: random.Random, questions: list[Any], unhappy: bool) -> dict[st
 
 @register
 def fill_callbacks(ctx: DemoContext) -> None:
+    # notes and problem texts are written in the branch's language, as the clerk would
+    previous = current_language()
+    set_language("zh_CN")
+    try:
+        _fill(ctx)
+    finally:
+        set_language(previous)
+
+
+def _fill(ctx: DemoContext) -> None:
     rng = random.Random(ctx.rng.random())
     clerk = ctx.users.get("zhangli", ctx.actor)
     svc = CallbackService(ctx.db, clerk)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aftersales_desk.i18n import _
+from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import kind_label
 from aftersales_desk.services.callbacks import (
     OUTCOME_LABELS,
@@ -43,6 +43,13 @@ from aftersales_desk.services.callbacks import (
     Question,
 )
 from aftersales_desk.ui.context import AppContext
+
+KIND_LABELS = {
+    "score": N_("Score 1–5"),
+    "yesno": N_("Yes / no"),
+    "choice": N_("Choice"),
+    "text": N_("Text"),
+}
 
 
 def to_qdate(d: date) -> QDate:
@@ -101,10 +108,11 @@ class CallDialog(QDialog):
             + (f" — {a.note}" if a.note else "")
             for a in sheet.attempts
         )
+        due = _("due {date}").format(date=row.due_on.isoformat())
         info.setText(
             f"<b style='font-size:14pt'>{row.name}</b> {row.customer_no}{club}<br>"
             f"☎ <b>{sheet.phone}</b> {sheet.phone2}<br>{sheet.vehicle}<br>"
-            f"{row.rule_text} · {_('due')} {row.due_on.isoformat()} · {row.advisor} · "
+            f"{row.rule_text} · {due} · {row.advisor} · "
             f"{row.department}<br>{row.note}<br>{visit}"
             + (f"<br><i>{_('Earlier tries')}:</i>{tries}" if tries else "")
         )
@@ -355,8 +363,9 @@ class QuestionnaireEditor(QWidget):
 
     COLS = ("key", "text", "kind", "department", "options")
 
-    def __init__(self) -> None:
+    def __init__(self, editable: bool = True) -> None:
         super().__init__()
+        self.editable = editable
         self.table = QTableWidget(0, len(self.COLS))
         self.table.setHorizontalHeaderLabels(
             [_("Key"), _("Question"), _("Kind"), _("Department"), _("Options (separated by /)")]
@@ -380,8 +389,10 @@ class QuestionnaireEditor(QWidget):
         self.table.setItem(r, 0, QTableWidgetItem(q.key))
         self.table.setItem(r, 1, QTableWidgetItem(q.text))
         kind = QComboBox()
-        kind.addItems(list(QUESTION_KINDS))
-        kind.setCurrentText(q.kind)
+        for k in QUESTION_KINDS:
+            kind.addItem(_(KIND_LABELS[k]), k)
+        kind.setCurrentIndex(max(0, kind.findData(q.kind)))
+        kind.setEnabled(self.editable)
         self.table.setCellWidget(r, 2, kind)
         self.table.setItem(r, 3, QTableWidgetItem(q.department))
         self.table.setItem(r, 4, QTableWidgetItem(" / ".join(q.options)))
@@ -412,7 +423,7 @@ class QuestionnaireEditor(QWidget):
                 Question(
                     text(0).strip(),
                     text(1).strip(),
-                    kind.currentText() if isinstance(kind, QComboBox) else "score",
+                    kind.currentData() if isinstance(kind, QComboBox) else "score",
                     text(3).strip(),
                     tuple(o.strip() for o in text(4).split("/") if o.strip()),
                     bool(required),
