@@ -519,13 +519,21 @@ def _apply_call(
     cb.outcome = outcome
     problem, department, problem_text, retry = False, cb.department, "", None
     if outcome == "reached":
-        with s.no_autoflush:
+        with s.no_autoflush:  # plain columns: this runs for every call saved
             club = s.scalar(select(Customer.club_member).where(Customer.id == cb.customer_id))
-            qn = active_questionnaire(
-                s, actor.branch_id, "club" if club else "standard", create=True
-            )
-        assert qn is not None
-        questions = tuple(to_question(d) for d in qn.questions)
+            script = "club" if club else "standard"
+            current = s.execute(
+                select(Questionnaire.id, Questionnaire.questions)
+                .where(Questionnaire.branch_id == actor.branch_id, Questionnaire.script == script)
+                .order_by(Questionnaire.version.desc())
+                .limit(1)
+            ).first()
+            if current is None:
+                qn = active_questionnaire(s, actor.branch_id, script, create=True)
+                assert qn is not None
+                current = (qn.id, qn.questions)
+        qn_id, qn_questions = current
+        questions = tuple(to_question(d) for d in qn_questions)
         clean, _qs = check_answers(questions, dict(answers or {}))
         low = int(conf["callbacks_low_score"])
         scored = [(clean[q.key], q) for q in questions if q.kind == "score" and q.key in clean]
@@ -538,7 +546,7 @@ def _apply_call(
         if comment:
             parts.append(comment)
         problem_text = "; ".join(parts)
-        cb.status, cb.questionnaire_id, cb.answers = "done", qn.id, clean
+        cb.status, cb.questionnaire_id, cb.answers = "done", qn_id, clean
         cb.overall, cb.comment, cb.problem = clean.get("overall"), comment, problem
     elif outcome == "wrong_number":
         cb.status = "wrong_number"

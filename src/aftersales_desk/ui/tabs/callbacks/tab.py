@@ -38,6 +38,7 @@ from aftersales_desk.services.callbacks import (
     Counts,
     Filters,
     FormRow,
+    Generated,
     QuestionnaireRow,
     QueueRow,
 )
@@ -185,15 +186,19 @@ class QueuePage(QWidget):
         return self.service.page(self.bucket, cursor, limit, today=self.today, filters=self.filters)
 
     def refresh(self) -> None:
-        """Queue what the rules say is due (a write), then show the counts and the list."""
+        """Show the queue as it is at once; then queue what the rules say is due (a write that
+        may take a moment on a large archive) and show the list again when it added calls."""
+        self.ctx.ops.run(lambda _p: self.service.today(), write=False, on_success=self._loaded)
         if self.can_call:
             self.ctx.ops.run(
-                lambda _p: (self.service.generate(), self.service.today()),
-                on_success=lambda r: self._loaded(r[1]),
-                on_error=lambda _e: (self._loaded(date.today()), False)[1],
+                lambda _p: self.service.generate(),
+                on_success=self._generated,
+                on_error=lambda _e: True,  # the queue is still there; the next refresh retries
             )
-        else:
-            self.ctx.ops.run(lambda _p: self.service.today(), write=False, on_success=self._loaded)
+
+    def _generated(self, result: Generated) -> None:
+        if result.total or result.cancelled:
+            self.reload()
 
     def _loaded(self, today: date) -> None:
         self.today = today
