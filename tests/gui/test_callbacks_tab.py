@@ -154,3 +154,23 @@ def test_overdue_form_escalates_to_the_manager(qtbot, db, admin, make_actor):
             assert bool(text) is sees
             if sees:
                 assert watcher.escalated == 1 and "刘经理" in tip and "1 days late" in tip
+
+
+def test_rules_page_saves_the_branch_settings(qtbot, ctx):
+    from aftersales_desk.services.callbacks import rule_settings
+    from aftersales_desk.ui.tabs.callbacks.tab import CallbacksTab
+
+    tab = CallbacksTab(ctx)
+    qtbot.addWidget(tab)
+    tab.pages.setCurrentWidget(tab.rules)
+    _settle(qtbot, ctx)
+    page = tab.rules
+    assert page.visit_days["repair"].value() == 3 and page.checks["lost"].isChecked()
+    page.checks["lost"].setChecked(False)
+    page.visit_days["campaign"].setValue(5)
+    page.visit_days["repair"].setValue(-1)  # no callback after repairs
+    page.btn_save.click()
+    _settle(qtbot, ctx)
+    conf = rule_settings(ctx.db, ctx.actor)
+    assert "lost" not in conf.enabled and conf.visit_days["campaign"] == 5
+    assert "repair" not in conf.visit_days

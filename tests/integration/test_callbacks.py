@@ -309,3 +309,22 @@ def test_queue_buckets_filters_and_keyset_pages(db, admin, archive):
     only = Filters(department="钣喷车间")
     assert svc.counts(today, only).today == 1 and svc.counts(today, only).overdue == 0
     assert svc.page(Bucket.TODAY, None, 10, today=today, filters=only).rows[0].rule == "visit"
+
+
+def test_rules_are_configurable(db, admin, archive, make_actor):
+    from dataclasses import replace
+
+    from aftersales_desk.services.callbacks import rule_settings, update_rule_settings
+
+    conf = rule_settings(db, admin)
+    assert conf.visit_days["repair"] == 3 and "lost" in conf.enabled
+    with pytest.raises(PermissionDenied):
+        update_rule_settings(db, make_actor(Role.CLERK), conf)
+    with pytest.raises(ValidationError):
+        update_rule_settings(db, admin, replace(conf, max_attempts=0))
+    update_rule_settings(db, admin, replace(conf, enabled=("visit",), visit_days={"repair": 1}))
+    cid, vid = customer(archive)
+    visit(archive, cid, vid, date(2026, 11, 20), "repair")  # Fri → Mon
+    visit(archive, cid, vid, date(2025, 1, 2), "repair")  # lost, but the rule is off
+    assert CallbackService(db, admin).generate(date(2026, 11, 21)).added == {"visit": 1}
+    assert queued(db, admin)[0].due_on == date(2026, 11, 23)

@@ -1238,3 +1238,71 @@ def export_callbacks(db: Database, actor: Actor, out: Any, progress: Any = None)
         )
         uow.commit()
     return n
+
+
+# --- the rules' settings --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """What a branch configures about its queue (stored as ``callbacks_*`` branch settings)."""
+
+    enabled: tuple[str, ...]
+    visit_days: dict[str, int]  # visit type → working days after the visit; absent: no call
+    second_days: int
+    maintenance_lead_days: int
+    max_attempts: int
+    low_score: int
+    form_days: int
+
+
+_RANGES = {
+    "second_days": (0, 30),
+    "maintenance_lead_days": (0, 60),
+    "max_attempts": (1, 10),
+    "low_score": (1, 4),
+    "form_days": (0, 30),
+}
+
+
+def rule_settings(db: Database, actor: Actor) -> RuleSettings:
+    with db.uow(actor) as uow:
+        c = branch_settings(uow.session, actor.branch_id)
+    return RuleSettings(
+        tuple(c["callbacks_rules"]),
+        {k: int(v) for k, v in dict(c["callbacks_visit_days"]).items()},
+        int(c["callbacks_second_days"]),
+        int(c["callbacks_maintenance_lead_days"]),
+        int(c["callbacks_max_attempts"]),
+        int(c["callbacks_low_score"]),
+        int(c["callbacks_form_days"]),
+    )
+
+
+def update_rule_settings(db: Database, actor: Actor, conf: RuleSettings) -> None:
+    """Check and store (all or nothing); needs EDIT_BRANCH_SETTINGS."""
+    from aftersales_desk.data.models.archive import VISIT_KINDS
+    from aftersales_desk.services.settings import SettingsService
+
+    require(actor, Permission.EDIT_BRANCH_SETTINGS)
+    for name, (lo, hi) in _RANGES.items():
+        value = getattr(conf, name)
+        if not lo <= value <= hi:
+            raise ValidationError(
+                _("{name} is a whole number from {lo} to {hi}.").format(name=name, lo=lo, hi=hi),
+                field=name,
+            )
+    for kind, days in conf.visit_days.items():
+        if kind not in VISIT_KINDS or not 0 <= days <= 30:
+            raise ValidationError(
+                _("Days after a {kind} visit are 0 to 30.").format(kind=kind), field="visit_days"
+            )
+    SettingsService(db, actor).update(
+        {
+            "callbacks_rules": list(conf.enabled),
+            "callbacks_visit_days": dict(conf.visit_days),
+            "callbacks_second_days": conf.second_days,
+            "callbacks_maintenance_lead_days": conf.maintenance_lead_days,
+            "callbacks_max_attempts": conf.max_attempts,
+            "callbacks_low_score": conf.low_score,
+            "callbacks_form_days": conf.form_days,
+        }
+    )

@@ -13,21 +13,27 @@ from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from aftersales_desk.data.models.archive import VISIT_KINDS
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import N_, _
+from aftersales_desk.services.archive import kind_label
 from aftersales_desk.services.callback_rules import RULES
 from aftersales_desk.services.callbacks import (
     SCRIPT_LABELS,
@@ -41,6 +47,9 @@ from aftersales_desk.services.callbacks import (
     Generated,
     QuestionnaireRow,
     QueueRow,
+    RuleSettings,
+    rule_settings,
+    update_rule_settings,
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
@@ -468,6 +477,103 @@ class QuestionnairesPage(QWidget):
         )
 
 
+class RulesPage(QWidget):
+    """Which rules fill the queue and with what days (the branch's settings)."""
+
+    def __init__(self, ctx: AppContext, service: CallbackService) -> None:
+        super().__init__()
+        self.ctx, self.service = ctx, service
+        can = ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS)
+        self.checks: dict[str, QCheckBox] = {}
+        rules = QGroupBox(_("Rules that fill the queue"))
+        rl = QVBoxLayout(rules)
+        for name, rule in RULES.items():
+            chk = QCheckBox(rule.label)
+            chk.setEnabled(can)
+            self.checks[name] = chk
+            rl.addWidget(chk)
+        rl.addStretch(1)
+        visits = QGroupBox(_("Callback after a visit: working days after it"))
+        vl = QFormLayout(visits)
+        self.visit_days: dict[str, QSpinBox] = {}
+        for kind in VISIT_KINDS:
+            sp = QSpinBox()
+            sp.setRange(-1, 30)
+            sp.setSpecialValueText(_("No callback"))
+            sp.setEnabled(can)
+            self.visit_days[kind] = sp
+            vl.addRow(kind_label(kind), sp)
+        other = QGroupBox(_("Calls and forms"))
+        ol = QFormLayout(other)
+        self.spins: dict[str, QSpinBox] = {}
+        for key, label, lo, hi in (
+            ("second_days", N_("Second callback: working days after a form is closed"), 0, 30),
+            ("maintenance_lead_days", N_("Maintenance reminder: days before it is due"), 0, 60),
+            ("max_attempts", N_("Tries before a customer counts as unreachable"), 1, 10),
+            ("low_score", N_("A score at or below this opens a quick-handling form"), 1, 4),
+            ("form_days", N_("Working days a quick-handling form has"), 0, 30),
+        ):
+            sp = QSpinBox()
+            sp.setRange(lo, hi)
+            sp.setEnabled(can)
+            self.spins[key] = sp
+            ol.addRow(_(label), sp)
+        self.btn_save = QPushButton(_("Save settings"))
+        self.btn_save.setEnabled(can)
+        self.btn_save.clicked.connect(self.on_save)
+        row = QHBoxLayout()
+        row.addWidget(rules)
+        row.addWidget(visits)
+        row.addWidget(other, 1)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.btn_save)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        layout.addLayout(bottom)
+
+    def refresh(self) -> None:
+        self.ctx.ops.run(
+            lambda _p: rule_settings(self.ctx.db, self.ctx.actor),
+            write=False,
+            on_success=self.show_settings,
+        )
+
+    def show_settings(self, conf: RuleSettings) -> None:
+        for name, chk in self.checks.items():
+            chk.setChecked(name in conf.enabled)
+        for kind, sp in self.visit_days.items():
+            sp.setValue(conf.visit_days.get(kind, -1))
+        for key, sp in self.spins.items():
+            sp.setValue(int(getattr(conf, key)))
+
+    def values(self) -> RuleSettings:
+        return RuleSettings(
+            tuple(n for n, c in self.checks.items() if c.isChecked()),
+            {k: sp.value() for k, sp in self.visit_days.items() if sp.value() >= 0},
+            *(
+                self.spins[k].value()
+                for k in (
+                    "second_days",
+                    "maintenance_lead_days",
+                    "max_attempts",
+                    "low_score",
+                    "form_days",
+                )
+            ),
+        )
+
+    def on_save(self) -> None:
+        conf = self.values()
+        self.ctx.ops.run(
+            lambda _p: update_rule_settings(self.ctx.db, self.ctx.actor, conf),
+            parent=self,
+            changes={AREA},
+            on_success=lambda _r: self.refresh(),
+        )
+
+
 class CallbacksTab(QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -479,18 +585,22 @@ class CallbacksTab(QWidget):
         self.questionnaires = QuestionnairesPage(ctx, self.service)
         self.pages.addTab(self.queue, _("Queue"))
         self.pages.addTab(self.forms, _("Quick-handling forms"))
+        self.rules = RulesPage(ctx, self.service)
         self.pages.addTab(self.questionnaires, _("Questionnaires"))
+        self.pages.addTab(self.rules, _("Rules"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
-        self._dirty: set[QWidget] = {self.forms, self.questionnaires}
+        self._dirty: set[QWidget] = {self.forms, self.questionnaires, self.rules}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
         self.queue.refresh()
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas or "archive" in areas:
-            self._dirty = {self.forms, self.questionnaires} - {self.pages.currentWidget()}
+            self._dirty = {self.forms, self.questionnaires, self.rules} - {
+                self.pages.currentWidget()
+            }
             page = self.pages.currentWidget()
             if page is not self.queue:
                 page.refresh()  # type: ignore[attr-defined]
