@@ -1142,7 +1142,17 @@ def _ls_callbacks(db: Database, actor: Actor, filters: dict[str, str]) -> Iterat
     if "rule" in filters:
         q = q.where(Callback.rule == filters["rule"])
     if "due" in filters:
-        q = q.where(Callback.due_on == date.fromisoformat(filters["due"]))
+        try:
+            due = date.fromisoformat(filters["due"])
+        except ValueError:
+            raise ValidationError(
+                _("A date is YYYY-MM-DD: {value}").format(value=filters["due"]), field="due"
+            ) from None
+        q = q.where(Callback.due_on == due)
+    return _iter_callbacks(db, actor, q)  # filters checked now, rows streamed when read
+
+
+def _iter_callbacks(db: Database, actor: Actor, q: Any) -> Iterator[dict[str, Any]]:
     with db.uow(actor) as uow:
         for cb, no, name, plate in uow.session.execute(q.execution_options(yield_per=1000)):
             yield {
