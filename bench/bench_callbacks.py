@@ -311,8 +311,8 @@ def main() -> bool:
             c.department,
             *(c.answers.get(k) for k in keys),
             c.overall,
-            c.comment,
-            "",
+            c.comment or None,
+            "Yes" if c.problem else None,
         ]
         for c in f.calls
     ]

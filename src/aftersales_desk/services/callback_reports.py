@@ -454,8 +454,8 @@ def _detail_section(f: Figures) -> Section:
                 c.department,
                 *(c.answers.get(k) for k in keys),
                 c.overall,
-                c.comment,
-                _("Yes") if c.problem else "",
+                c.comment or None,  # an empty cell is not written at all
+                _("Yes") if c.problem else None,
             ]
         )
     return Section(_("Every reached call"), cols, rows, own_sheet=True)
