@@ -39,7 +39,7 @@ def _customers(db, admin):
         vid = archive.card(saved.id).vehicles[0].id
         archive.add_visit(
             saved.id,
-            VisitInput(date(2026, 11, 17 + i), "repair", vid, 12000, advisor="王磊"),
+            VisitInput(date(2026, 11, 17 + min(i, 1)), "repair", vid, 12000, advisor="王磊"),
         )
 
 
@@ -69,9 +69,9 @@ def test_three_calls_from_the_keyboard(qtbot, db, admin, make_actor):
         tab.show()
         _settle(qtbot, ctx)
         page = tab.queue
-        # visits on 17, 18, 19 Nov → due 20 (overdue), 23 (today), 24 (upcoming)
+        # visits on 17, 18, 18 Nov → due 20 (overdue), 23 and 23 (today)
         assert page.today == date(2026, 11, 23)
-        assert page.buttons[page.bucket].text().endswith("(1)")
+        assert page.buttons[page.bucket].text().endswith("(2)")
         assert "1 overdue" in page.lbl_info.text()
 
         # 1: the overdue call first; all good
@@ -85,25 +85,21 @@ def test_three_calls_from_the_keyboard(qtbot, db, admin, make_actor):
         _settle(qtbot, ctx)
         assert not dlg.isVisible() and page.form_dialog is None
 
-        # 2: no answer (F6)
+        # 2: one of today's; no answer (F6): tried again on the next working day
         qtbot.keyClick(page.view, Qt.Key.Key_F2)
         _settle(qtbot, ctx)
         dlg = page.call_dialog
-        assert dlg.sheet.row.name == "李娜"
+        unanswered = dlg.sheet.row.name
+        assert unanswered in ("李娜", "王芳")
         qtbot.keyClick(dlg.inputs["reception_speed"], Qt.Key.Key_F6)
         _settle(qtbot, ctx)
         assert not dlg.isVisible()
 
-        # 3: nothing else is due; the upcoming one is called from the list (Enter)
-        page.set_bucket(page.bucket.__class__.UPCOMING)
-        _settle(qtbot, ctx)
-        names = [page.model.row(r).name for r in range(page.model.rowCount())]
-        assert names == ["李娜", "王芳"] or names == ["王芳", "李娜"]
-        page.view.selectRow(names.index("王芳"))
-        qtbot.keyClick(page.view, Qt.Key.Key_Return)
+        # 3: the other one of today's, unhappy: the quick-handling form opens
+        qtbot.keyClick(page.view, Qt.Key.Key_F2)
         _settle(qtbot, ctx)
         dlg = page.call_dialog
-        assert dlg.sheet.row.name == "王芳"
+        assert dlg.sheet.row.name == ({"李娜", "王芳"} - {unanswered}).pop()
         _answer(qtbot, dlg, {**SCORES, "repair_quality": "1", "overall": "2"})
         qtbot.keyClick(dlg, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         _settle(qtbot, ctx)
@@ -126,6 +122,12 @@ def test_three_calls_from_the_keyboard(qtbot, db, admin, make_actor):
     assert [(f.department, f.responsible, f.deadline) for f in forms] == [
         ("机修车间", "Chen Gong", date(2026, 11, 25))
     ]
+    # the unanswered call waits among the upcoming ones, with its try counted
+    page.set_bucket(page.bucket.__class__.UPCOMING)
+    assert [
+        (r.name, r.attempts, r.due_on)
+        for r in (page.model.row(i) for i in range(page.model.rowCount()))
+    ] == [(unanswered, 1, date(2026, 11, 24))]
 
 
 def test_overdue_form_escalates_to_the_manager(qtbot, db, admin, make_actor):
