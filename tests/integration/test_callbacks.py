@@ -328,3 +328,50 @@ def test_rules_are_configurable(db, admin, archive, make_actor):
     visit(archive, cid, vid, date(2025, 1, 2), "repair")  # lost, but the rule is off
     assert CallbackService(db, admin).generate(date(2026, 11, 21)).added == {"visit": 1}
     assert queued(db, admin)[0].due_on == date(2026, 11, 23)
+
+
+def test_reminder_and_lost_calls_note_what_was_said_without_the_questionnaire(db, admin, archive):
+    from aftersales_desk.data.models.archive import LostReason
+
+    cid, vid = customer(archive)
+    visit(archive, cid, vid, date(2025, 6, 30), "repair")
+    svc = CallbackService(db, admin)
+    svc.generate(date(2026, 1, 31))
+    [cb] = queued(db, admin, "lost")
+    assert not svc.sheet(cb.id).survey
+    with at(2026, 1, 31):
+        with pytest.raises(ValidationError, match="Unknown reason"):
+            svc.record_call(cb.id, "reached", comment="搬家了", lost_reason="aliens")
+        r = svc.record_call(cb.id, "reached", comment="搬到天津了", lost_reason="moved")
+    assert r.status == "done" and not r.problem
+    with db.uow(admin) as uow:
+        reasons = [
+            (x.vehicle_id, x.reason, x.note) for x in uow.session.scalars(select(LostReason))
+        ]
+        done = uow.session.get(Callback, cb.id)
+        assert (done.overall, done.answers, done.comment) == (None, None, "搬到天津了")
+    assert reasons == [(vid, "moved", "搬到天津了")]
+
+
+def test_bad_input_is_a_clear_validation_error(db, admin, archive):
+    cid, vid = customer(archive)
+    visit(archive, cid, vid, date(2026, 11, 17))
+    svc = CallbackService(db, admin)
+    svc.generate(date(2026, 11, 20))
+    [cb] = queued(db, admin)
+    with pytest.raises(ValidationError) as err:
+        svc.record_call(cb.id, "hung_up")
+    assert err.value.field == "outcome"
+    bad = [Question("a b", "x", "score"), Question("overall", "总体", "score")]
+    with pytest.raises(ValidationError) as err:
+        svc.save_questionnaire("standard", "t", bad)
+    assert err.value.field == "key"
+    with pytest.raises(ValidationError) as err:
+        svc.save_questionnaire("standard", "t", [Question("overall", "总体", "stars")])
+    assert err.value.field == "kind"
+    with at(2026, 11, 20):
+        svc.record_call(cb.id, "reached", answers={**GOOD, "overall": 1})
+        form = svc.open_form(cb.id, FormInput("前台接待", "刘经理", date(2026, 11, 24), "差"))
+        with pytest.raises(ValidationError) as err:
+            svc.close_form(form.id, "  ", "刘经理")
+    assert err.value.field == "resolution"

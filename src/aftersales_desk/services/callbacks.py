@@ -52,6 +52,7 @@ SCORE_LABELS = {
     1: N_("Very dissatisfied"),
 }
 DONE_STATUSES = ("done", "unreachable", "wrong_number")
+SURVEY_RULES = frozenset({"visit", "second"})  # calls after a visit ask the questionnaire
 
 
 class Bucket(StrEnum):
@@ -196,18 +197,19 @@ def check_questions(questions: list[Question]) -> list[Question]:
         key = q.key.strip()
         if not key or not key.replace("_", "").isalnum() or not key.isascii():
             raise ValidationError(
-                _("{where}: the key is letters, digits and _ only.").format(where=where), "key"
+                _("{where}: the key is letters, digits and _ only.").format(where=where),
+                field="key",
             )
         if key in seen:
             raise ValidationError(
-                _("{where}: the key {key} is used twice.").format(where=where, key=key), "key"
+                _("{where}: the key {key} is used twice.").format(where=where, key=key), field="key"
             )
         seen.add(key)
         if not q.text.strip():
             raise ValidationError(_("{where}: the question has no text.").format(where=where))
         if q.kind not in QUESTION_KINDS:
             raise ValidationError(
-                _("{where}: unknown kind {kind}.").format(where=where, kind=q.kind), "kind"
+                _("{where}: unknown kind {kind}.").format(where=where, kind=q.kind), field="kind"
             )
         if q.kind == "choice" and not [o for o in q.options if o.strip()]:
             raise ValidationError(_("{where}: a choice needs options.").format(where=where))
@@ -391,6 +393,12 @@ class CallSheet:
     answers: dict[str, Any] = field(default_factory=dict)
     comment: str = ""
 
+    @property
+    def survey(self) -> bool:
+        """Whether the call asks the questionnaire (a reminder or a lost customer's call does
+        not: it notes what the customer said)."""
+        return self.row.rule in SURVEY_RULES
+
 
 @dataclass(frozen=True, slots=True)
 class CallResult:
@@ -493,12 +501,13 @@ def _apply_call(
     note: str,
     retry_on: date | None,
     conf: dict[str, Any] | None = None,
+    lost_reason: str = "",
 ) -> CallResult:
     """Record one call on ``cb`` inside the caller's transaction (also used by the demo)."""
     conf = conf or branch_settings(s, actor.branch_id)
     who = actor.display_name or actor.username
     if outcome not in OUTCOME_LABELS:
-        raise ValidationError(_("Unknown outcome: {value}").format(value=outcome), "outcome")
+        raise ValidationError(_("Unknown outcome: {value}").format(value=outcome), field="outcome")
     if cb.status != "open":
         raise RefusedError(
             _("This call was already recorded ({status}, {by}).").format(
@@ -518,7 +527,31 @@ def _apply_call(
     cb.attempts += 1
     cb.outcome = outcome
     problem, department, problem_text, retry = False, cb.department, "", None
-    if outcome == "reached":
+    if outcome == "reached" and cb.rule not in SURVEY_RULES:
+        # a reminder or a lost customer: what the customer said (and why they stopped coming)
+        comment = comment.strip()[:MAX_TEXT]
+        if lost_reason:
+            from aftersales_desk.data.models.archive import LostReason
+            from aftersales_desk.services.archive import LOST_REASONS
+
+            if lost_reason not in LOST_REASONS:
+                raise ValidationError(
+                    _("Unknown reason: {reason}").format(reason=lost_reason), field="lost_reason"
+                )
+            if cb.vehicle_id is not None:
+                s.add(
+                    LostReason(
+                        branch_id=cb.branch_id,
+                        vehicle_id=cb.vehicle_id,
+                        reason=lost_reason,
+                        note=comment[:400],
+                        noted_on=local_day,
+                    )
+                )
+        problem = complaint
+        problem_text = comment
+        cb.status, cb.comment, cb.problem = "done", comment, problem
+    elif outcome == "reached":
         with s.no_autoflush:  # plain columns: this runs for every call saved
             club = s.scalar(select(Customer.club_member).where(Customer.id == cb.customer_id))
             script = "club" if club else "standard"
@@ -857,6 +890,7 @@ class CallbackService:
         complaint: bool = False,
         note: str = "",
         retry_on: date | None = None,
+        lost_reason: str = "",
     ) -> CallResult:
         """One call: reached (with the answers; a low score or a complaint marks a problem that
         needs a quick-handling form), no answer (retried on the next working day or
@@ -883,6 +917,7 @@ class CallbackService:
                 note=note,
                 retry_on=retry_on,
                 conf=conf,
+                lost_reason=lost_reason,
             )
             uow.commit()
         return result
@@ -988,7 +1023,7 @@ class CallbackService:
         require(self.actor, Permission.WORK_CALLBACKS)
         resolution, confirmed_by = resolution.strip(), confirmed_by.strip()
         if not resolution:
-            raise ValidationError(_("Describe how the problem was resolved."), "resolution")
+            raise ValidationError(_("Describe how the problem was resolved."), field="resolution")
         with self.db.uow(self.actor, write=True) as uow:
             s = uow.session
             form = s.get(QuickForm, form_id)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from aftersales_desk.i18n import N_, _
-from aftersales_desk.services.archive import kind_label
+from aftersales_desk.services.archive import LOST_REASONS, kind_label
 from aftersales_desk.services.callbacks import (
     OUTCOME_LABELS,
     QUESTION_KINDS,
@@ -118,14 +118,25 @@ class CallDialog(QDialog):
         )
         self.inputs: dict[str, QWidget] = {}
         form = QFormLayout()
-        qn = sheet.questionnaire
-        form.addRow(QLabel(f"<b>{qn.title}</b> v{qn.version}"))
-        for q in qn.questions:
-            w = self._input(q)
-            self.inputs[q.key] = w
-            label = QLabel(q.text + (" *" if q.required else ""))
-            label.setWordWrap(True)
-            form.addRow(label, w)
+        self.cb_reason: QComboBox | None = None
+        if sheet.survey:
+            qn = sheet.questionnaire
+            form.addRow(QLabel(f"<b>{qn.title}</b> v{qn.version}"))
+            for q in qn.questions:
+                w = self._input(q)
+                self.inputs[q.key] = w
+                label = QLabel(q.text + (" *" if q.required else ""))
+                label.setWordWrap(True)
+                form.addRow(label, w)
+        else:
+            self.inputs["comment"] = QLineEdit()
+            form.addRow(_("What the customer said"), self.inputs["comment"])
+            if row.rule == "lost":
+                self.cb_reason = QComboBox()
+                self.cb_reason.addItem("—", "")
+                for key, label in LOST_REASONS.items():
+                    self.cb_reason.addItem(_(label), key)
+                form.addRow(_("Why they stopped coming"), self.cb_reason)
         self.chk_complaint = QCheckBox(_("The customer complains: open a quick-handling form"))
         form.addRow(self.chk_complaint)
         self.ed_note = QLineEdit()
@@ -208,6 +219,7 @@ class CallDialog(QDialog):
         comment = str((answers or {}).get("comment", ""))
         complaint = self.chk_complaint.isChecked()
         note = self.ed_note.text()
+        reason = (self.cb_reason.currentData() or "") if self.cb_reason is not None else ""
 
         def done(result: CallResult) -> None:
             self._busy = False
@@ -220,7 +232,13 @@ class CallDialog(QDialog):
 
         self.ctx.ops.run(
             lambda _p: self.service.record_call(
-                cb_id, outcome, answers=answers, comment=comment, complaint=complaint, note=note
+                cb_id,
+                outcome,
+                answers=answers if self.sheet.survey else None,
+                comment=comment,
+                complaint=complaint,
+                note=note,
+                lost_reason=reason if outcome == "reached" else "",
             ),
             parent=self,
             changes={"callbacks"},
