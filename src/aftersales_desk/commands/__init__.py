@@ -7,4 +7,5 @@ COMMAND_MODULES: list[str] = [
     "aftersales_desk.commands.parts",
     "aftersales_desk.commands.schedule",
     "aftersales_desk.commands.counts",
+    "aftersales_desk.commands.callbacks",
 ]

@@ -3,6 +3,9 @@
 
 import aftersales_desk.services.archive_registry
 import aftersales_desk.services.counts_registry
+import aftersales_desk.services.callback_reports
+import aftersales_desk.services.callbacks
+import aftersales_desk.services.callbacks_demo
 import aftersales_desk.services.demo
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing

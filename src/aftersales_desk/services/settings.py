@@ -63,6 +63,27 @@ DEFAULTS: dict[str, Any] = {
     # of orders open longer than this many days
     "schedule_sla_minutes": [30, 120, 1440, 2880, 4320],
     "schedule_escalate_days": 3,
+    # callback queue: working days after a visit by visit type (a type left out is not called),
+    # the second callback after a closed complaint, the maintenance reminder, retries, scores
+    "callbacks_visit_days": {
+        "maintenance": 3,
+        "repair": 3,
+        "warranty": 3,
+        "accident": 3,
+        "first_service": 3,
+    },
+    "callbacks_rules": ["visit", "second", "maintenance", "lost", "insurance"],  # enabled rules
+    "callbacks_lookback_days": 60,  # visits and closed forms this far back are still called
+    "callbacks_second_days": 2,  # working days after a form is closed
+    "callbacks_maintenance_lead_days": 7,  # remind this many days before maintenance is due
+    "callbacks_km_per_day": 40,  # mileage rate when a vehicle's own is unknown
+    "callbacks_upcoming_days": 7,  # how far ahead the queue shows upcoming calls
+    "callbacks_lost_max_days": 730,  # lost customers whose last visit is older are not called
+    "callbacks_max_attempts": 3,  # "no answer" this many times: unreachable
+    "callbacks_low_score": 2,  # a score at or below this opens a quick-handling form
+    "callbacks_form_days": 2,  # working days a quick-handling form has by default
+    "callbacks_warranty_years": 3,  # a vehicle is within warranty this long after purchase
+    "callbacks_departments": ["前台接待", "机修车间", "钣喷车间", "配件部", "洗车美容", "客户服务"],
 }
 
 
