@@ -3,6 +3,7 @@
 
 import aftersales_desk.services.archive_registry
 import aftersales_desk.services.demo
+import aftersales_desk.services.insurance
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
 import aftersales_desk.services.parts
