@@ -90,6 +90,15 @@ BUCKET_LABELS = {
 }
 
 
+class PolicyConflict(RefusedError):
+    """A policy refused because another one is in its way: the same number (``field``
+    ``policy_no``) or an overlapping period (``start_date``)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS.get(kind, kind))
 
@@ -474,13 +483,14 @@ def check_policy_rules(
         .where(Policy.branch_id == branch_id, Policy.policy_no == data.policy_no)
     ).first()
     if taken is not None and taken.id != own_id:
-        raise RefusedError(
+        raise PolicyConflict(
             _("Policy no. {no} is already recorded ({plate}, {start} – {end}).").format(
                 no=data.policy_no,
                 plate=taken.plate or "-",
                 start=taken.start_date.isoformat(),
                 end=taken.end_date.isoformat(),
-            )
+            ),
+            field="policy_no",
         )
     q = select(Policy.policy_no, Policy.start_date, Policy.end_date).where(
         Policy.vehicle_id == data.vehicle_id,
@@ -492,7 +502,7 @@ def check_policy_rules(
         q = q.where(Policy.id != own_id)
     clash = s.execute(q.limit(1)).first()
     if clash is not None:
-        raise RefusedError(
+        raise PolicyConflict(
             _(
                 "This vehicle already has a {kind} policy {no} covering {start} – {end}; "
                 "the periods overlap."
@@ -501,7 +511,8 @@ def check_policy_rules(
                 no=clash.policy_no,
                 start=clash.start_date.isoformat(),
                 end=clash.end_date.isoformat(),
-            )
+            ),
+            field="start_date",
         )
     return vehicle.customer_id
 
@@ -556,7 +567,7 @@ def link_renewal(s: Session, new: Policy) -> Policy | None:
 _INSURER_NAME = func.coalesce(func.nullif(Insurer.short_name, ""), Insurer.name)
 
 
-def _policy_query():
+def policy_query():
     return (
         select(
             Policy.id,
@@ -961,7 +972,7 @@ class InsuranceService:
     def policy(self, policy_id: uuid.UUID) -> PolicyRow:
         with self.db.uow(self.actor) as uow:
             r = uow.session.execute(
-                _policy_query().where(Policy.id == policy_id, Policy.branch_id == self.branch_id)
+                policy_query().where(Policy.id == policy_id, Policy.branch_id == self.branch_id)
             ).first()
         if r is None:
             raise ValidationError(_("This policy is not recorded (any more)."))
@@ -971,7 +982,7 @@ class InsuranceService:
         self, cursor: tuple[date, uuid.UUID] | None = None, limit: int = 200, *, text: str = ""
     ) -> Page[PolicyRow]:
         """Policies, the most recently issued first; ``text``: policy no., plate or customer."""
-        q = _policy_query().where(Policy.branch_id == self.branch_id)
+        q = policy_query().where(Policy.branch_id == self.branch_id)
         text = text.strip()
         if text:
             plate = normalize_plate(text)
@@ -995,7 +1006,7 @@ class InsuranceService:
         """All of a vehicle's policies, compulsory and commercial together, newest first."""
         with self.db.uow(self.actor) as uow:
             rows = uow.session.execute(
-                _policy_query()
+                policy_query()
                 .where(Policy.vehicle_id == vehicle_id, Policy.branch_id == self.branch_id)
                 .order_by(Policy.start_date.desc(), Policy.kind)
             ).all()
@@ -1322,7 +1333,7 @@ class InsuranceService:
 def _ls_policies(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
     renewed = aliased(Policy)
     q = (
-        _policy_query()
+        policy_query()
         .add_columns(Insurer.code, renewed.policy_no)
         .outerjoin(renewed, renewed.id == Policy.renewed_by_id)
         .where(Policy.branch_id == actor.branch_id)

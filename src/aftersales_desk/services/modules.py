@@ -4,6 +4,8 @@
 import aftersales_desk.services.archive_registry
 import aftersales_desk.services.demo
 import aftersales_desk.services.insurance
+import aftersales_desk.services.insurance_demo
+import aftersales_desk.services.insurance_reports
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
 import aftersales_desk.services.parts

@@ -89,9 +89,7 @@ class Policy(IdMixin, TimestampMixin, BranchScopedMixin, Base):
     quoted_minor: Mapped[int | None] = mapped_column(Integer, default=None)
     lost_reason: Mapped[str] = mapped_column(String(200), default="")
     renewal_updated_on: Mapped[date | None] = mapped_column(Date, default=None)
-    renewed_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("policies.id"), default=None
-    )
+    renewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("policies.id"), default=None)
 
 
 class AccidentIntake(IdMixin, TimestampMixin, BranchScopedMixin, Base):
@@ -106,9 +104,7 @@ class AccidentIntake(IdMixin, TimestampMixin, BranchScopedMixin, Base):
     intake_date: Mapped[date] = mapped_column(Date)
     plate: Mapped[str] = mapped_column(String(10))
     vehicle_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vehicles.id"), default=None)
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("customers.id"), default=None
-    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), default=None)
     insurer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("insurers.id"), default=None)
     claim_no: Mapped[str] = mapped_column(String(40), default="")
     towed_in: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -135,9 +131,7 @@ class OilSale(IdMixin, TimestampMixin, BranchScopedMixin, Base):
     product: Mapped[str] = mapped_column(String(100))
     quantity: Mapped[int] = mapped_column(Integer)
     amount_minor: Mapped[int] = mapped_column(Integer)
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("customers.id"), default=None
-    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), default=None)
     buyer: Mapped[str] = mapped_column(String(100), default="")  # walk-in: name or blank
     salesperson: Mapped[str] = mapped_column(String(60), default="")
     note: Mapped[str] = mapped_column(String(200), default="")
