@@ -35,7 +35,7 @@ from aftersales_desk.data.models.insurance import (
 )
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
-from aftersales_desk.domain.archive import normalize_plate
+from aftersales_desk.domain.archive import mask_phone, normalize_plate
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.money import apply_rate, format_money
 from aftersales_desk.domain.roles import Permission
@@ -1037,6 +1037,8 @@ class InsuranceService:
         q = q.order_by(Policy.end_date, Policy.id).limit(limit + 1)
         with self.db.uow(self.actor) as uow:
             rows = [_pipeline_row(r, today) for r in uow.session.execute(q)]
+        if not self.actor.can(Permission.VIEW_PERSONAL_DATA):
+            rows = [replace(r, phone=mask_phone(r.phone)) for r in rows]
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(rows, (rows[-1].end_date, rows[-1].id) if more else None)

@@ -126,6 +126,8 @@ def policy_rows(
             next_start = end + timedelta(days=1)
             if next_start > today:
                 break  # the current policies: still being worked (below)
+            if (today - end).days <= 30 and rng.random() < 0.35:
+                break  # ended lately, not renewed yet: the customer is still being chased
             if rng.random() < 0.22:  # lost at this renewal
                 for row in prev.values():
                     i = rng.randrange(len(LOST_REASONS))
@@ -139,7 +141,7 @@ def policy_rows(
             start = next_start
         for row in prev.values():  # the newest policy: how far its renewal got
             left = (row["end_date"] - today).days
-            if row["renewal_status"] in OPEN_STATES and left <= 60:
+            if row["renewal_status"] in OPEN_STATES and -30 <= left <= 60:
                 state = rng.choice(("open", "contacted", "contacted", "quoted"))
                 row["renewal_status"] = state
                 row["renewal_updated_on"] = today - timedelta(days=rng.randrange(0, 10))
