@@ -16,10 +16,24 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 
 from aftersales_desk.data.models import Setting
@@ -604,25 +618,32 @@ def policy_query():
     )
 
 
+def _raw(column: Any) -> Any:
+    """A UUID or date column read as its stored text: the pipeline converts its few hundred
+    rows itself (``uuid.UUID(hex=…)``, ``date.fromisoformat``), cheaper than the generic
+    result processors."""
+    return type_coerce(column, String)
+
+
 def _pipeline_query():
     return (
         select(
-            Policy.id,
+            _raw(Policy.id),
             Policy.policy_no,
             Policy.kind,
             _INSURER_NAME,
-            Policy.customer_id,
+            _raw(Policy.customer_id),
             Customer.name,
             Customer.phone,
-            Policy.vehicle_id,
+            _raw(Policy.vehicle_id),
             Vehicle.plate,
-            Policy.end_date,
+            _raw(Policy.end_date),
             Policy.premium_minor,
             Policy.renewal_status,
             Policy.renewal_note,
             Policy.quoted_minor,
             Policy.lost_reason,
-            Policy.renewed_by_id,
+            _raw(Policy.renewed_by_id),
         )
         .join(Insurer, Insurer.id == Policy.insurer_id)
         .join(Customer, Customer.id == Policy.customer_id)
@@ -631,25 +652,65 @@ def _pipeline_query():
 
 
 def _pipeline_row(r: Any, today: date) -> PipelineRow:
+    end = date.fromisoformat(r[9])
     return PipelineRow(
-        id=r[0],
+        id=uuid.UUID(hex=r[0]),
         policy_no=r[1],
         kind=r[2],
         insurer=r[3],
-        customer_id=r[4],
+        customer_id=uuid.UUID(hex=r[4]),
         customer_name=r[5],
         phone=r[6],
-        vehicle_id=r[7],
+        vehicle_id=uuid.UUID(hex=r[7]),
         plate=r[8],
-        end_date=r[9],
-        days_left=(r[9] - today).days,
-        bucket=bucket_of(r[9], today),
+        end_date=end,
+        days_left=(end - today).days,
+        bucket=bucket_of(end, today),
         premium_minor=r[10],
         renewal_status=r[11],
         renewal_note=r[12],
         quoted_minor=r[13],
         lost_reason=r[14],
-        renewed_by_id=r[15],
+        renewed_by_id=uuid.UUID(hex=r[15]) if r[15] else None,
+    )
+
+
+@cache
+def _pipeline_statement(include_closed: bool, after: bool) -> Any:
+    """The pipeline page's query, built once per shape; values bound per call."""
+    q = _pipeline_query().where(
+        Policy.branch_id == bindparam("branch", type_=Uuid()),
+        Policy.end_date >= bindparam("first", type_=Date()),
+        Policy.end_date <= bindparam("last", type_=Date()),
+    )
+    if not include_closed:
+        q = q.where(Policy.renewal_status.in_(OPEN_STATES))
+    if after:
+        q = q.where(
+            tuple_(Policy.end_date, Policy.id)
+            > tuple_(bindparam("after_end", type_=Date()), bindparam("after_id", type_=Uuid()))
+        )
+    return q.order_by(Policy.end_date, Policy.id).limit(bindparam("limit", type_=Integer()))
+
+
+@cache
+def _counts_statement() -> Any:
+    end = Policy.end_date
+    today, d30, d60 = (bindparam(n, type_=Date()) for n in ("today", "d30", "d60"))
+
+    def count(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    return select(
+        count(end < today),
+        count(and_(end >= today, end <= d30)),
+        count(and_(end > d30, end <= d60)),
+        count(end > d60),
+    ).where(
+        Policy.branch_id == bindparam("branch", type_=Uuid()),
+        Policy.end_date >= bindparam("first", type_=Date()),
+        Policy.end_date <= bindparam("last", type_=Date()),
+        Policy.renewal_status.in_(OPEN_STATES),
     )
 
 
@@ -705,64 +766,80 @@ def _next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
+@cache
+def _figures_statements() -> tuple[Any, ...]:
+    """The daily figures' aggregate queries, built once; the values are bound per call
+    (``branch``, ``day``, ``month_start``, ``month_end``, ``due_until``)."""
+    branch, day = bindparam("branch", type_=Uuid()), bindparam("day", type_=Date())
+    start, end = bindparam("month_start", type_=Date()), bindparam("month_end", type_=Date())
+    until = bindparam("due_until", type_=Date())
+
+    def total(expr: Any) -> Any:
+        return func.coalesce(func.sum(expr), 0)
+
+    def when(cond: Any, value: Any = 1) -> Any:
+        return total(case((cond, value), else_=0))
+
+    today = Policy.issued_on == day
+    policies = select(
+        func.count(),
+        total(Policy.premium_minor),
+        total(Policy.commission_minor),
+        when(today),
+        when(today, Policy.premium_minor),
+        when(today, Policy.commission_minor),
+        when(and_(today, Policy.kind == "compulsory")),
+        when(and_(today, Policy.kind == "commercial")),
+        when(Policy.business == "renewal"),
+    ).where(Policy.branch_id == branch, Policy.issued_on >= start, Policy.issued_on <= day)
+    expiring = select(
+        func.count(),
+        when(Policy.renewal_status == "renewed"),
+        when(Policy.renewal_status == "lost"),
+    ).where(Policy.branch_id == branch, Policy.end_date >= start, Policy.end_date < end)
+    due = select(func.count()).where(
+        Policy.branch_id == branch,
+        Policy.end_date >= day,
+        Policy.end_date <= until,
+        Policy.renewal_status.in_(OPEN_STATES),
+    )
+    accidents = select(
+        func.count(),
+        when(AccidentIntake.intake_date == day),
+        total(AccidentIntake.estimate_minor),
+    ).where(
+        AccidentIntake.branch_id == branch,
+        AccidentIntake.intake_date >= start,
+        AccidentIntake.intake_date <= day,
+    )
+    oil_today = OilSale.sold_on == day
+    oil = select(
+        total(OilSale.quantity),
+        total(OilSale.amount_minor),
+        when(oil_today, OilSale.quantity),
+        when(oil_today, OilSale.amount_minor),
+    ).where(OilSale.branch_id == branch, OilSale.sold_on >= start, OilSale.sold_on <= day)
+    return policies, expiring, due, accidents, oil
+
+
 def daily_figures(s: Session, branch_id: uuid.UUID | None, day: date) -> DailyFigures:
     """The manager's figures for ``day``: aggregate queries over the indexed date ranges."""
     month_start = date(day.year, day.month, 1)
-    is_today = Policy.issued_on == day
-    p = s.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Policy.premium_minor), 0),
-            func.coalesce(func.sum(Policy.commission_minor), 0),
-            func.coalesce(func.sum(case((is_today, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((is_today, Policy.premium_minor), else_=0)), 0),
-            func.coalesce(func.sum(case((is_today, Policy.commission_minor), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((and_(is_today, Policy.kind == "compulsory"), 1), else_=0)), 0
-            ),
-            func.coalesce(
-                func.sum(case((and_(is_today, Policy.kind == "commercial"), 1), else_=0)), 0
-            ),
-            func.coalesce(func.sum(case((Policy.business == "renewal", 1), else_=0)), 0),
-        ).where(
-            Policy.branch_id == branch_id,
-            Policy.issued_on >= month_start,
-            Policy.issued_on <= day,
-        )
-    ).one()
-    (rate,) = renewal_rates(s, branch_id, day, day)
-    due_30 = s.scalar(
-        select(func.count()).where(
-            Policy.branch_id == branch_id,
-            Policy.end_date >= day,
-            Policy.end_date <= day + timedelta(days=30),
-            Policy.renewal_status.in_(OPEN_STATES),
-        )
-    )
-    a = s.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((AccidentIntake.intake_date == day, 1), else_=0)), 0),
-            func.coalesce(func.sum(AccidentIntake.estimate_minor), 0),
-        ).where(
-            AccidentIntake.branch_id == branch_id,
-            AccidentIntake.intake_date >= month_start,
-            AccidentIntake.intake_date <= day,
-        )
-    ).one()
-    o_today = OilSale.sold_on == day
-    o = s.execute(
-        select(
-            func.coalesce(func.sum(OilSale.quantity), 0),
-            func.coalesce(func.sum(OilSale.amount_minor), 0),
-            func.coalesce(func.sum(case((o_today, OilSale.quantity), else_=0)), 0),
-            func.coalesce(func.sum(case((o_today, OilSale.amount_minor), else_=0)), 0),
-        ).where(
-            OilSale.branch_id == branch_id,
-            OilSale.sold_on >= month_start,
-            OilSale.sold_on <= day,
-        )
-    ).one()
+    values = {
+        "branch": branch_id,
+        "day": day,
+        "month_start": month_start,
+        "month_end": _next_month(month_start),
+        "due_until": day + timedelta(days=30),
+    }
+    q_policies, q_expiring, q_due, q_accidents, q_oil = _figures_statements()
+    p = s.execute(q_policies, values).one()
+    e = s.execute(q_expiring, values).one()
+    due, renewed, lost = int(e[0]), int(e[1]), int(e[2])
+    rate = RenewalRate(f"{day.year:04d}-{day.month:02d}", due, renewed, lost, due - renewed - lost)
+    due_30 = s.execute(q_due, values).scalar()
+    a = s.execute(q_accidents, values).one()
+    o = s.execute(q_oil, values).one()
     return DailyFigures(
         day=day,
         policies_today=int(p[3]),
@@ -1025,18 +1102,17 @@ class InsuranceService:
         """Policies ending from 30 days ago to 90 days ahead (or one bucket of them), by end
         date; only those still to renew unless ``include_closed``."""
         first, last = _bucket_range(bucket, today)
-        q = _pipeline_query().where(
-            Policy.branch_id == self.branch_id,
-            Policy.end_date >= first,
-            Policy.end_date <= last,
-        )
-        if not include_closed:
-            q = q.where(Policy.renewal_status.in_(OPEN_STATES))
+        values: dict[str, Any] = {
+            "branch": self.branch_id,
+            "first": first,
+            "last": last,
+            "limit": limit + 1,
+        }
         if cursor is not None:
-            q = q.where(tuple_(Policy.end_date, Policy.id) > tuple_(*cursor))
-        q = q.order_by(Policy.end_date, Policy.id).limit(limit + 1)
+            values["after_end"], values["after_id"] = cursor
+        q = _pipeline_statement(include_closed, cursor is not None)
         with self.db.uow(self.actor) as uow:
-            rows = [_pipeline_row(r, today) for r in uow.session.execute(q)]
+            rows = [_pipeline_row(r, today) for r in uow.session.execute(q, values)]
         if not self.actor.can(Permission.VIEW_PERSONAL_DATA):
             rows = [replace(r, phone=mask_phone(r.phone)) for r in rows]
         more = len(rows) > limit
@@ -1046,39 +1122,16 @@ class InsuranceService:
     def pipeline_counts(self, today: date) -> dict[str, int]:
         """How many policies are still to renew in each bucket."""
         first, last = _bucket_range(None, today)
-        left = Policy.end_date
+        values = {
+            "branch": self.branch_id,
+            "first": first,
+            "last": last,
+            "today": today,
+            "d30": today + timedelta(days=30),
+            "d60": today + timedelta(days=60),
+        }
         with self.db.uow(self.actor) as uow:
-            r = uow.session.execute(
-                select(
-                    func.coalesce(func.sum(case((left < today, 1), else_=0)), 0),
-                    func.coalesce(
-                        func.sum(
-                            case((and_(left >= today, left <= today + timedelta(30)), 1), else_=0)
-                        ),
-                        0,
-                    ),
-                    func.coalesce(
-                        func.sum(
-                            case(
-                                (
-                                    and_(
-                                        left > today + timedelta(30), left <= today + timedelta(60)
-                                    ),
-                                    1,
-                                ),
-                                else_=0,
-                            )
-                        ),
-                        0,
-                    ),
-                    func.coalesce(func.sum(case((left > today + timedelta(60), 1), else_=0)), 0),
-                ).where(
-                    Policy.branch_id == self.branch_id,
-                    Policy.end_date >= first,
-                    Policy.end_date <= last,
-                    Policy.renewal_status.in_(OPEN_STATES),
-                )
-            ).one()
+            r = uow.session.execute(_counts_statement(), values).one()
         return dict(zip(BUCKETS, (int(v) for v in r), strict=True))
 
     def set_renewal(
