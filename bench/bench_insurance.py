@@ -41,7 +41,7 @@ def build(path: Path) -> None:
     db = initialize(path, branch_code="BJ01", branch_name="北京朝阳4S店", device_code="A",
                     admin_password="bench1234")  # fmt: skip
     actor = local_actor(db, "admin")
-    customers = max(50, POLICIES // 7)
+    customers = max(50, POLICIES // 4)  # about 1.5 vehicles each, 3.2 policies a vehicle
     fill_archive(DemoContext(db, actor, random.Random(7), customers, NO_PROGRESS))
     rng = random.Random(7)
     with db.uow(actor) as uow:

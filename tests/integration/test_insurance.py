@@ -302,3 +302,14 @@ def test_oil_sales_to_customers_and_walk_ins(db, admin, svc):
         svc.create_oil_sale(OilSaleInput(TODAY, "长城金吉星", 0, 100))
     with pytest.raises(ValidationError, match="product"):
         svc.create_oil_sale(OilSaleInput(TODAY, " ", 1, 100))
+
+
+def test_insurers_master_list(db, admin, svc):
+    codes = [i.code for i in svc.insurers()]
+    assert codes[:3] == ["PICC", "PINGAN", "CPIC"] and len(codes) == 10
+    new = svc.add_insurer("ansheng", "安盛天平财产保险有限公司", "安盛天平")
+    assert next(i for i in svc.insurers() if i.id == new).code == "ANSHENG"
+    with pytest.raises(RefusedError, match="already listed"):
+        svc.add_insurer("AXA", "安盛天平财产保险有限公司")
+    with pytest.raises(ValidationError):
+        svc.add_insurer("", "无名")

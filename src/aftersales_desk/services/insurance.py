@@ -1434,6 +1434,22 @@ def _ls_policies(db: Database, actor: Actor, filters: dict[str, str]) -> Iterato
             }
 
 
+@listing.register("insurers")
+def _ls_insurers(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+    return listing.stream(
+        db,
+        actor,
+        select(Insurer).order_by(Insurer.sort_order, Insurer.code),
+        lambda i: {
+            "id": str(i.id),
+            "code": i.code,
+            "name": i.name,
+            "short_name": i.short_name,
+            "active": i.active,
+        },
+    )
+
+
 # --- check ---------------------------------------------------------------------------------------
 @integrity.register(N_("Insurance policies"))
 def _check_policies(s: Session) -> list[str]:

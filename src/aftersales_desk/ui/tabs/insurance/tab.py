@@ -195,6 +195,8 @@ class PoliciesPage(_Page):
             _rows_page([]),
         )
         self.vehicle_view = _table(self.vehicle_model)
+        for col, width in ((0, 70), (1, 170), (2, 90), (3, 90), (4, 90), (5, 90), (6, 260)):
+            self.vehicle_view.setColumnWidth(col, width)
         self.lbl_vehicle = QLabel(_("Select a policy to see all of its vehicle's policies."))
         self.ed_search = QLineEdit()
         self.ed_search.setPlaceholderText(_("policy no., plate or customer name"))
