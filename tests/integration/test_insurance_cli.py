@@ -179,6 +179,9 @@ def test_import_reports_bad_rows_keeps_good_ones_and_exits_3(run, archive, db_pa
     ws.append([])
     path = tmp_path / "policies.xlsx"
     wb.save(path)
+    r = run("import", "policies", str(path), "--db", str(db_path), "--dry-run")
+    assert r.returncode == 3 and "Dry run: nothing was saved." in r.stdout
+    assert _table(db_path) == []
     report = tmp_path / "report.xlsx"
     r = run("import", "policies", str(path), "--db", str(db_path), "--report", str(report))
     assert r.returncode == 3, r.stderr
