@@ -87,9 +87,10 @@ def raw_pipeline(conn: sqlite3.Connection, branch: str, today: date) -> tuple:
     t, d30, d60 = today.isoformat(), (today + timedelta(30)).isoformat(), (today + timedelta(60)).isoformat()  # fmt: skip
     counts = conn.execute(
         "SELECT sum(end_date < ?), sum(end_date >= ? AND end_date <= ?), "
-        "sum(end_date > ? AND end_date <= ?), sum(end_date > ?) FROM policies "
+        "sum(end_date > ? AND end_date <= ?), sum(end_date > ?) "
+        "FROM policies INDEXED BY ix_policies_open_end "
         "WHERE branch_id = ? AND end_date >= ? AND end_date <= ? "
-        "AND renewal_status IN ('open', 'contacted', 'quoted')",
+        "AND policies.renewal_status IN ('open', 'contacted', 'quoted')",
         (t, t, d30, d30, d60, d60, branch, first, last),
     ).fetchone()
     page = conn.execute(
@@ -100,7 +101,7 @@ def raw_pipeline(conn: sqlite3.Connection, branch: str, today: date) -> tuple:
         "JOIN customers c ON c.id = p.customer_id JOIN vehicles v ON v.id = p.vehicle_id "
         "WHERE p.branch_id = ? AND p.end_date >= ? AND p.end_date <= ? "
         "AND p.renewal_status IN ('open', 'contacted', 'quoted') "
-        "ORDER BY p.end_date, p.id LIMIT 201",
+        "ORDER BY p.end_date, p.id LIMIT 201",  # ix_policies_open_end gives this order
         (branch, first, last),
     ).fetchall()
     return counts, page

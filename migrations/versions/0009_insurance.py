@@ -151,6 +151,12 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_policies_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(
+            "ix_policies_open_end",
+            ["branch_id", "end_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("renewal_status IN ('open', 'contacted', 'quoted')"),
+        )
+        batch_op.create_index(
             "ix_policies_vehicle_kind", ["vehicle_id", "kind", "start_date"], unique=False
         )
 
@@ -248,6 +254,7 @@ def downgrade() -> None:
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.drop_index("ix_policies_vehicle_kind")
         batch_op.drop_index(batch_op.f("ix_policies_customer_id"))
+        batch_op.drop_index("ix_policies_open_end")
         batch_op.drop_index("ix_policies_branch_issued")
         batch_op.drop_index(batch_op.f("ix_policies_branch_id"))
         batch_op.drop_index("ix_policies_branch_end")

@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
     type_coerce,
 )
@@ -40,6 +41,7 @@ from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.archive import Customer, Vehicle, Visit, WorkOrder
 from aftersales_desk.data.models.insurance import (
     BUSINESS_KINDS,
+    OPEN_PREDICATE,
     PAYMENT_STATES,
     POLICY_KINDS,
     AccidentIntake,
@@ -62,6 +64,9 @@ from aftersales_desk.services.settings import DEFAULTS
 
 AREA = "insurance"
 OPEN_STATES = ("open", "contacted", "quoted")  # still to be worked in the pipeline
+OPEN_SQL = OPEN_PREDICATE
+# the partial index that holds only the policies still to renew, in the pipeline's order
+OPEN_INDEX_HINT = "INDEXED BY ix_policies_open_end"
 EXPIRED_GRACE_DAYS = 30  # expired, not renewed: stays in the pipeline this long
 PIPELINE_DAYS = 90
 
@@ -111,6 +116,13 @@ class PolicyConflict(RefusedError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def still_open() -> Any:
+    """``renewal_status IN ('open', 'contacted', 'quoted')`` written as literal SQL, the very
+    predicate of the partial index ``ix_policies_open_end`` (SQLite uses a partial index only
+    when the query states its condition, which bound parameters would hide)."""
+    return text(OPEN_SQL)
 
 
 def kind_label(kind: str) -> str:
@@ -684,7 +696,7 @@ def _pipeline_statement(include_closed: bool, after: bool) -> Any:
         Policy.end_date <= bindparam("last", type_=Date()),
     )
     if not include_closed:
-        q = q.where(Policy.renewal_status.in_(OPEN_STATES))
+        q = q.where(still_open())  # SQLite reads it in order from ix_policies_open_end
     if after:
         q = q.where(
             tuple_(Policy.end_date, Policy.id)
@@ -695,22 +707,18 @@ def _pipeline_statement(include_closed: bool, after: bool) -> Any:
 
 @cache
 def _counts_statement() -> Any:
-    end = Policy.end_date
-    today, d30, d60 = (bindparam(n, type_=Date()) for n in ("today", "d30", "d60"))
-
-    def count(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    return select(
-        count(end < today),
-        count(and_(end >= today, end <= d30)),
-        count(and_(end > d30, end <= d60)),
-        count(end > d60),
-    ).where(
-        Policy.branch_id == bindparam("branch", type_=Uuid()),
-        Policy.end_date >= bindparam("first", type_=Date()),
-        Policy.end_date <= bindparam("last", type_=Date()),
-        Policy.renewal_status.in_(OPEN_STATES),
+    """The pipeline's bucket counts. Written as SQL to name the partial index: without
+    statistics SQLite would count through the wider index on end dates, twice the work."""
+    return text(
+        "SELECT coalesce(sum(end_date < :today), 0), "
+        "coalesce(sum(end_date >= :today AND end_date <= :d30), 0), "
+        "coalesce(sum(end_date > :d30 AND end_date <= :d60), 0), "
+        "coalesce(sum(end_date > :d60), 0) "
+        f"FROM policies {OPEN_INDEX_HINT} "
+        f"WHERE branch_id = :branch AND end_date >= :first AND end_date <= :last AND {OPEN_SQL}"
+    ).bindparams(
+        bindparam("branch", type_=Uuid()),
+        *(bindparam(n, type_=Date()) for n in ("today", "d30", "d60", "first", "last")),
     )
 
 
@@ -725,7 +733,7 @@ def renewals_due(
             Policy.branch_id == branch_id,
             Policy.end_date >= today,
             Policy.end_date <= today + timedelta(days=within_days),
-            Policy.renewal_status.in_(OPEN_STATES),
+            still_open(),
         )
         .order_by(Policy.end_date, Policy.id)
     ).all()
@@ -801,7 +809,7 @@ def _figures_statements() -> tuple[Any, ...]:
         Policy.branch_id == branch,
         Policy.end_date >= day,
         Policy.end_date <= until,
-        Policy.renewal_status.in_(OPEN_STATES),
+        still_open(),
     )
     accidents = select(
         func.count(),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +30,8 @@ POLICY_KINDS = ("compulsory", "commercial")
 BUSINESS_KINDS = ("new", "renewal")
 PAYMENT_STATES = ("unpaid", "paid", "refunded")
 RENEWAL_STATES = ("open", "contacted", "quoted", "renewed", "lost")
+# the policies still being worked in the renewal pipeline (the partial index's condition)
+OPEN_PREDICATE = "policies.renewal_status IN ('open', 'contacted', 'quoted')"
 
 
 class Insurer(IdMixin, TimestampMixin, Base):
@@ -61,6 +64,14 @@ class Policy(IdMixin, TimestampMixin, BranchScopedMixin, Base):
         CheckConstraint("commission_rate_bp BETWEEN 0 AND 10000", name="rate"),
         # the renewal pipeline and the renewal rate: by expiry
         Index("ix_policies_branch_end", "branch_id", "end_date", "renewal_status", "id"),
+        # the renewal pipeline's policies still to renew, in the order it shows them
+        Index(
+            "ix_policies_open_end",
+            "branch_id",
+            "end_date",
+            "id",
+            sqlite_where=text("renewal_status IN ('open', 'contacted', 'quoted')"),
+        ),
         # the policy list (newest first) and the daily figures: by the day it was issued
         Index("ix_policies_branch_issued", "branch_id", "issued_on", "id"),
         # overlaps: the same vehicle's policies of a kind
