@@ -202,11 +202,9 @@ def main() -> bool:
         conn = sqlite3.connect(path)
 
         def open_pipeline():
-            t = svc.today()
-            svc.pipeline_counts(t)
-            return svc.pipeline_page(t, None, 200)
+            return svc.open_pipeline(limit=200)
 
-        first = open_pipeline()
+        _today, _counts, first = open_pipeline()
         raw_counts, raw_page = raw_pipeline(conn, branch, today)
         assert [r.id.hex for r in first.rows] == [r[0] for r in raw_page[:200]], "not the same rows"
         assert tuple(svc.pipeline_counts(today).values()) == tuple(v or 0 for v in raw_counts)

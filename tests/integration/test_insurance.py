@@ -121,6 +121,9 @@ def test_expiry_buckets_and_pipeline_against_hand_counts(db, admin, svc):
 
     counts = svc.pipeline_counts(TODAY)
     assert counts == {"expired": 2, "d30": 2, "d60": 2, "d90": 2}
+    today, opened_counts, opened = svc.open_pipeline(limit=3)  # the branch's real today
+    assert opened_counts == svc.pipeline_counts(today)
+    assert [r.id for r in opened.rows] == [r.id for r in svc.pipeline_page(today, None, 3).rows]
     page = svc.pipeline_page(TODAY)
     assert [r.days_left for r in page.rows] == [-30, -1, 0, 30, 31, 60, 61, 90]
     assert page.next_cursor is None

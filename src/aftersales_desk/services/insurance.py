@@ -1109,6 +1109,18 @@ class InsuranceService:
     ) -> Page[PipelineRow]:
         """Policies ending from 30 days ago to 90 days ahead (or one bucket of them), by end
         date; only those still to renew unless ``include_closed``."""
+        with self.db.uow(self.actor) as uow:
+            return self._pipeline_page(uow.session, today, cursor, limit, bucket, include_closed)
+
+    def _pipeline_page(
+        self,
+        s: Session,
+        today: date,
+        cursor: tuple[date, uuid.UUID] | None,
+        limit: int,
+        bucket: str | None,
+        include_closed: bool,
+    ) -> Page[PipelineRow]:
         first, last = _bucket_range(bucket, today)
         values: dict[str, Any] = {
             "branch": self.branch_id,
@@ -1119,8 +1131,7 @@ class InsuranceService:
         if cursor is not None:
             values["after_end"], values["after_id"] = cursor
         q = _pipeline_statement(include_closed, cursor is not None)
-        with self.db.uow(self.actor) as uow:
-            rows = [_pipeline_row(r, today) for r in uow.session.execute(q, values)]
+        rows = [_pipeline_row(r, today) for r in s.execute(q, values)]
         if not self.actor.can(Permission.VIEW_PERSONAL_DATA):
             rows = [replace(r, phone=mask_phone(r.phone)) for r in rows]
         more = len(rows) > limit
@@ -1129,6 +1140,10 @@ class InsuranceService:
 
     def pipeline_counts(self, today: date) -> dict[str, int]:
         """How many policies are still to renew in each bucket."""
+        with self.db.uow(self.actor) as uow:
+            return self._pipeline_counts(uow.session, today)
+
+    def _pipeline_counts(self, s: Session, today: date) -> dict[str, int]:
         first, last = _bucket_range(None, today)
         values = {
             "branch": self.branch_id,
@@ -1138,9 +1153,20 @@ class InsuranceService:
             "d30": today + timedelta(days=30),
             "d60": today + timedelta(days=60),
         }
-        with self.db.uow(self.actor) as uow:
-            r = uow.session.execute(_counts_statement(), values).one()
+        r = s.execute(_counts_statement(), values).one()
         return dict(zip(BUCKETS, (int(v) for v in r), strict=True))
+
+    def open_pipeline(
+        self, *, bucket: str | None = None, include_closed: bool = False, limit: int = 200
+    ) -> tuple[date, dict[str, int], Page[PipelineRow]]:
+        """What the pipeline shows when it opens, in one read: today, the bucket counts and
+        the first page."""
+        with self.db.uow(self.actor) as uow:
+            s = uow.session
+            today = branch_today(s, self.branch_id)
+            counts = self._pipeline_counts(s, today)
+            first = self._pipeline_page(s, today, None, limit, bucket, include_closed)
+        return today, counts, first
 
     def set_renewal(
         self,

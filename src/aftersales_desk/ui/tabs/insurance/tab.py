@@ -358,12 +358,9 @@ class PipelinePage(_Page):
         bucket, closed = self.cb_bucket.currentData(), self.chk_closed.isChecked()
 
         def read(_p) -> tuple[date, dict[str, int], Page[PipelineRow]]:
-            today = self.service.today()
-            counts = self.service.pipeline_counts(today)
-            first = self.service.pipeline_page(
-                today, None, self.model.page_size, bucket=bucket, include_closed=closed
+            return self.service.open_pipeline(
+                bucket=bucket, include_closed=closed, limit=self.model.page_size
             )
-            return today, counts, first
 
         self.ctx.ops.run(read, write=False, on_success=self.show_pipeline)
 
