@@ -184,3 +184,33 @@ def test_steps_accidents_and_oil_pages(qtbot, ctx, db, admin, message_boxes):
     _settle(qtbot, ctx)
     f = tab.figures.figures
     assert (f.accidents_today, f.oil_qty_today, f.oil_amount_today) == (1, 2, 91600)
+
+
+def test_the_manager_adds_an_insurer_the_clerk_does_not_see_the_button(
+    qtbot, ctx, db, make_actor, message_boxes
+):
+    from aftersales_desk.ui.context import AppContext
+    from aftersales_desk.ui.tabs.insurance.dialogs import InsurersDialog
+    from aftersales_desk.ui.tabs.insurance.tab import InsuranceTab
+    from aftersales_desk.ui.tasks import Ops
+
+    tab = InsuranceTab(ctx)  # admin
+    qtbot.addWidget(tab)
+    assert not tab.policies.btn_insurers.isHidden()
+    svc = InsuranceService(db, ctx.actor)
+    dlg = InsurersDialog(svc)
+    assert dlg.list.count() == 10
+    dlg.ed_code.setText("ANSHENG")
+    dlg.ed_name.setText("安盛天平财产保险有限公司")
+    dlg.ed_short.setText("安盛天平")
+    dlg.on_add()
+    assert dlg.added and dlg.list.count() == 11 and dlg.ed_code.text() == ""
+    dlg.ed_code.setText("ANSHENG")
+    dlg.ed_name.setText("安盛天平财产保险有限公司")
+    dlg.on_add()
+    assert "already listed" in message_boxes[-1][2] and dlg.list.count() == 11
+    _settle(qtbot, ctx)
+    clerk_tab = InsuranceTab(AppContext(db=db, actor=make_actor(Role.CLERK), ops=Ops()))
+    qtbot.addWidget(clerk_tab)
+    assert clerk_tab.policies.btn_insurers.isHidden()
+    _settle(qtbot, clerk_tab.ctx)

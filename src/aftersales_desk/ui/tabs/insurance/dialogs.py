@@ -436,3 +436,50 @@ class OilSaleDialog(_SavingDialog):
             buyer=self.ed_buyer.text(),
             salesperson=self.ed_sales.text(),
         )
+
+
+class InsurersDialog(QDialog):
+    """The insurers' master list (shared by every branch); the manager adds an insurer."""
+
+    def __init__(self, service: InsuranceService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.added = False
+        self.setWindowTitle(_("Insurers"))
+        self.list = QListWidget()
+        self.ed_code = QLineEdit()
+        self.ed_code.setPlaceholderText(_("code, e.g. PICC"))
+        self.ed_name = QLineEdit()
+        self.ed_name.setPlaceholderText(_("full name"))
+        self.ed_short = QLineEdit()
+        self.ed_short.setPlaceholderText(_("short name"))
+        self.btn_add = QPushButton(_("Add"))
+        self.btn_add.clicked.connect(self.on_add)
+        row = QHBoxLayout()
+        for w in (self.ed_code, self.ed_name, self.ed_short, self.btn_add):
+            row.addWidget(w)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("Close"))
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addLayout(row)
+        layout.addWidget(buttons)
+        self.resize(560, 420)
+        self.reload()
+
+    def reload(self) -> None:
+        self.list.clear()
+        for i in self.service.insurers(include_inactive=True):
+            self.list.addItem(f"{i.code}  ·  {i.name}  ·  {i.short_name}")
+
+    def on_add(self) -> None:
+        try:
+            self.service.add_insurer(self.ed_code.text(), self.ed_name.text(), self.ed_short.text())
+        except UserError as exc:
+            QMessageBox.warning(self, self.windowTitle(), exc.message)
+            return
+        self.added = True
+        for w in (self.ed_code, self.ed_name, self.ed_short):
+            w.clear()
+        self.reload()

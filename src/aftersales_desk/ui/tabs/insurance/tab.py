@@ -54,6 +54,7 @@ from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.insurance.dialogs import (
     AccidentDialog,
+    InsurersDialog,
     OilSaleDialog,
     PolicyDialog,
     RenewalStepDialog,
@@ -166,6 +167,9 @@ class _Page(QWidget):
 
         self.ctx.ops.run(lambda _p: fetch(None, model.page_size), write=False, on_success=shown)
 
+    def forget_insurers(self) -> None:
+        self._insurers = None
+
     def saved(self, *_a: Any) -> None:
         self.ctx.ops.sig_changes_applied.emit(frozenset({AREA}))
 
@@ -207,6 +211,9 @@ class PoliciesPage(_Page):
         self.btn_edit.clicked.connect(self.on_edit)
         for b in (self.btn_new, self.btn_edit):
             b.setVisible(self.can_edit)
+        self.btn_insurers = QPushButton(_("Insurers…"))
+        self.btn_insurers.clicked.connect(self.on_insurers)
+        self.btn_insurers.setVisible(ctx.actor.can(Permission.EDIT_BRANCH_SETTINGS))
         bar = QHBoxLayout()
         bar.addWidget(self.ed_search, 1)
         search = QPushButton(_("Search"))
@@ -215,6 +222,7 @@ class PoliciesPage(_Page):
         bar.addSpacing(20)
         bar.addWidget(self.btn_new)
         bar.addWidget(self.btn_edit)
+        bar.addWidget(self.btn_insurers)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -263,6 +271,12 @@ class PoliciesPage(_Page):
         dlg = self.open_dialog(self.service.create_policy)
         if dlg.exec():
             self.saved()
+
+    def on_insurers(self) -> None:
+        dlg = InsurersDialog(self.service, self)
+        dlg.exec()
+        if dlg.added:
+            self.ctx.ops.sig_changes_applied.emit(frozenset({AREA}))
 
     def on_edit(self) -> None:
         row: PolicyRow | None = _selected(self.view, self.model)
@@ -624,6 +638,8 @@ class InsuranceTab(QWidget):
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas or "archive" in areas:
+            for page in (self.pipeline, self.policies, self.accidents, self.oil, self.figures):
+                page.forget_insurers()
             self._dirty = {self.pipeline, self.policies, self.accidents, self.oil, self.figures}
             self.on_page_shown()
 
