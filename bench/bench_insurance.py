@@ -159,9 +159,8 @@ def _tab_open(db, actor) -> Timing:
     samples, pages = [], []
     for i in range(16):
         t0 = time.perf_counter()
-        page = PipelinePage(ctx, svc)
+        page = PipelinePage(ctx, svc)  # starts its first read
         page.show()
-        page.refresh()
         while page.today is None:  # block for events as the real loop does
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         page.view.viewport().repaint()

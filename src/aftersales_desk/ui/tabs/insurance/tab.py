@@ -64,6 +64,7 @@ from aftersales_desk.ui.tabs.insurance.dialogs import (
 )
 
 AREA = "insurance"
+PAGE_SIZE = 200
 BUCKET_COLOURS = {
     "expired": QColor("#f8d7da"),
     "d30": QColor("#fff3cd"),
@@ -294,10 +295,14 @@ class PoliciesPage(_Page):
 
 
 class PipelinePage(_Page):
+    """Opens reading: the first read (all buckets, open policies) starts before the widgets are
+    built, so the database works while the page is put together."""
+
     def __init__(self, ctx: AppContext, service: InsuranceService) -> None:
         super().__init__(ctx, service)
         self.today: date | None = None
         self.counts: dict[str, int] = {}
+        self._read(None, False, PAGE_SIZE)
         self.model = PipelineModel(
             [
                 Column("end_date", N_("Ends"), _iso),
@@ -315,6 +320,7 @@ class PipelinePage(_Page):
                 Column("lost_reason", N_("Reason lost")),
             ],
             _rows_page([]),
+            page_size=PAGE_SIZE,
         )
         self.view = _table(self.model)
         for col, width in ((0, 90), (1, 70), (2, 70), (3, 90), (4, 80), (5, 110), (6, 70),
@@ -368,13 +374,13 @@ class PipelinePage(_Page):
         )
 
     def refresh(self) -> None:
+        self._read(self.cb_bucket.currentData(), self.chk_closed.isChecked(), PAGE_SIZE)
+
+    def _read(self, bucket: str | None, closed: bool, limit: int) -> None:
         """The counts and the first page, read together off the UI thread."""
-        bucket, closed = self.cb_bucket.currentData(), self.chk_closed.isChecked()
 
         def read(_p) -> tuple[date, dict[str, int], Page[PipelineRow]]:
-            return self.service.open_pipeline(
-                bucket=bucket, include_closed=closed, limit=self.model.page_size
-            )
+            return self.service.open_pipeline(bucket=bucket, include_closed=closed, limit=limit)
 
         self.ctx.ops.run(read, write=False, on_success=self.show_pipeline)
 
@@ -630,11 +636,10 @@ class InsuranceTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
-        # the pipeline loads now; the other pages when first shown (and again after changes)
+        # the pipeline reads as it is built; the others when first shown (again after changes)
         self._dirty: set[QWidget] = {self.policies, self.accidents, self.oil, self.figures}
         ctx.ops.sig_changes_applied.connect(self.on_changes)
         self.pages.currentChanged.connect(self.on_page_shown)
-        self.pipeline.refresh()
 
     def on_changes(self, areas: frozenset[str]) -> None:
         if AREA in areas or "archive" in areas:
