@@ -144,7 +144,9 @@ def raw_figures(conn: sqlite3.Connection, branch: str, day: date) -> tuple:
     return p, r, due, a, o
 
 
-def _tab_open(db, actor) -> Timing:
+def _tab_open(db, actor) -> tuple[Timing, Timing]:
+    """The pipeline page from construction to its first rows shown, and to its bucket counts
+    shown (read right after the rows)."""
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
@@ -156,7 +158,7 @@ def _tab_open(db, actor) -> Timing:
     app = QApplication.instance() or QApplication([])
     ctx = AppContext(db=db, actor=actor, ops=Ops())
     svc = InsuranceService(db, actor)
-    samples, pages = [], []
+    rows, counts, pages = [], [], []
     for i in range(16):
         t0 = time.perf_counter()
         page = PipelinePage(ctx, svc)  # starts its first read
@@ -164,18 +166,23 @@ def _tab_open(db, actor) -> Timing:
         while page.today is None:  # block for events as the real loop does
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         page.view.viewport().repaint()
-        samples.append(time.perf_counter() - t0)
+        rows.append(time.perf_counter() - t0)
+        while not page.counts:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        page.lbl_counts.repaint()
+        counts.append(time.perf_counter() - t0)
         ctx.ops.wait_idle()
         app.processEvents()
         page.close()
         pages.append(page)
         if i == 0:
-            samples.clear()  # warm-up
+            rows.clear()  # warm-up
+            counts.clear()
     for page in pages:
         page.deleteLater()
     ctx.ops.wait_idle()
     app.processEvents()
-    return Timing(samples)
+    return Timing(rows), Timing(counts)
 
 
 def main() -> bool:
@@ -213,10 +220,13 @@ def main() -> bool:
                      t_svc.median * 1000, target=100, baseline=t_raw.median * 1000,
                      baseline_name="raw SQL")  # fmt: skip
         report("renewal pipeline opens: counts + first page (p95)", t_svc.p95 * 1000, target=100)
-        t_tab = _tab_open(db, actor)
-        ok &= report("renewal pipeline page: built to rows shown (median)", t_tab.median * 1000,
+        t_rows, t_counts = _tab_open(db, actor)
+        ok &= report("renewal pipeline page: built to rows shown (median)", t_rows.median * 1000,
                      target=100, baseline=t_raw.median * 1000, baseline_name="raw SQL")  # fmt: skip
-        report("renewal pipeline page: built to rows shown (p95)", t_tab.p95 * 1000, target=100)
+        report("renewal pipeline page: built to rows shown (p95)", t_rows.p95 * 1000, target=100)
+        report("renewal pipeline page: built to bucket counts shown (median)",
+               t_counts.median * 1000, baseline=t_raw.median * 1000,
+               baseline_name="raw SQL")  # fmt: skip
 
         day = today
         f = svc.daily_figures(day)

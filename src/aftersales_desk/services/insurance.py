@@ -1157,16 +1157,21 @@ class InsuranceService:
         return dict(zip(BUCKETS, (int(v) for v in r), strict=True))
 
     def open_pipeline(
-        self, *, bucket: str | None = None, include_closed: bool = False, limit: int = 200
-    ) -> tuple[date, dict[str, int], Page[PipelineRow]]:
-        """What the pipeline shows when it opens, in one read: today, the bucket counts and
-        the first page."""
+        self,
+        *,
+        bucket: str | None = None,
+        include_closed: bool = False,
+        limit: int = 200,
+        counts: bool = True,
+    ) -> tuple[date, dict[str, int] | None, Page[PipelineRow]]:
+        """What the pipeline shows when it opens, in one read: today, the bucket counts (None
+        when not asked for) and the first page."""
         with self.db.uow(self.actor) as uow:
             s = uow.session
             today = branch_today(s, self.branch_id)
-            counts = self._pipeline_counts(s, today)
             first = self._pipeline_page(s, today, None, limit, bucket, include_closed)
-        return today, counts, first
+            counted = self._pipeline_counts(s, today) if counts else None
+        return today, counted, first
 
     def set_renewal(
         self,

@@ -377,20 +377,32 @@ class PipelinePage(_Page):
         self._read(self.cb_bucket.currentData(), self.chk_closed.isChecked(), PAGE_SIZE)
 
     def _read(self, bucket: str | None, closed: bool, limit: int) -> None:
-        """The counts and the first page, read together off the UI thread."""
+        """The first page off the UI thread; the bucket counts right after it (counting every
+        policy still to renew takes longer than a page)."""
 
-        def read(_p) -> tuple[date, dict[str, int], Page[PipelineRow]]:
-            return self.service.open_pipeline(bucket=bucket, include_closed=closed, limit=limit)
+        def read(_p) -> tuple[date, dict[str, int] | None, Page[PipelineRow]]:
+            return self.service.open_pipeline(
+                bucket=bucket, include_closed=closed, limit=limit, counts=False
+            )
 
         self.ctx.ops.run(read, write=False, on_success=self.show_pipeline)
 
-    def show_pipeline(self, result: tuple[date, dict[str, int], Page[PipelineRow]]) -> None:
-        self.today, self.counts, first = result
+    def show_pipeline(self, result: tuple[date, dict[str, int] | None, Page[PipelineRow]]) -> None:
+        self.today, _none, first = result
         self.model.reload(_primed(first, self.fetch))
-        self.lbl_counts.setText(
-            "   ".join(f"{_(BUCKET_LABELS[b])}: {self.counts.get(b, 0)}" for b in BUCKETS)
-        )
         self._update_buttons()
+        today = self.today
+        self.ctx.ops.run(
+            lambda _p: self.service.pipeline_counts(today),
+            write=False,
+            on_success=self.show_counts,
+        )
+
+    def show_counts(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+        self.lbl_counts.setText(
+            "   ".join(f"{_(BUCKET_LABELS[b])}: {counts.get(b, 0)}" for b in BUCKETS)
+        )
 
     def selected(self) -> PipelineRow | None:
         return _selected(self.view, self.model)
