@@ -137,13 +137,20 @@ POLICY_COLUMNS = [
 class PipelineModel(LazyTableModel):
     """Pipeline rows tinted by how close the end is (renewed and lost ones greyed/green)."""
 
+    _SHOWN = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole)
+
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.BackgroundRole and index.isValid():
+        # a painted cell is asked for a dozen roles: answer the ones it has, the rest at once
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if not index.isValid():
+                return None
             row: PipelineRow = self.row(index.row())
             if row.renewal_status in CLOSED_COLOURS:
                 return CLOSED_COLOURS[row.renewal_status]
             return BUCKET_COLOURS.get(row.bucket or "")
-        return super().data(index, role)
+        if role in self._SHOWN or role == self.ROW_ROLE:
+            return super().data(index, role)
+        return None
 
 
 class _Page(QWidget):
