@@ -8,4 +8,5 @@ COMMAND_MODULES: list[str] = [
     "aftersales_desk.commands.schedule",
     "aftersales_desk.commands.counts",
     "aftersales_desk.commands.callbacks",
+    "aftersales_desk.commands.insurance",
 ]

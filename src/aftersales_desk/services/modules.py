@@ -7,6 +7,9 @@ import aftersales_desk.services.callback_reports
 import aftersales_desk.services.callbacks
 import aftersales_desk.services.callbacks_demo
 import aftersales_desk.services.demo
+import aftersales_desk.services.insurance
+import aftersales_desk.services.insurance_demo
+import aftersales_desk.services.insurance_reports
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
 import aftersales_desk.services.parts

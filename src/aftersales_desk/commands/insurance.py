@@ -1,0 +1,142 @@
+"""Headless commands of the insurance log: ``import policies`` and ``export policies`` (registered
+with commands/transfer.py), and ``renewals`` — the policies still to renew within N days, for
+scripts and scheduled jobs (``ls policies``, ``report renewals`` and ``report insurance-daily``
+come from the shared registries)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, _print_rows, command
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS
+from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
+from aftersales_desk.i18n import _
+
+
+def import_policies_cmd(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.insurance_io import import_policies, write_policy_import_report
+
+    path = Path(args.file).expanduser()
+    if not path.exists():
+        raise UsageError(_("The file {file} does not exist.").format(file=path))
+    db = _open(args, write=True)
+    try:
+        result = import_policies(
+            db,
+            _actor(db, args),
+            path,
+            dry_run=args.dry_run,
+            progress=TerminalProgress(_("Importing policies")),
+        )
+    finally:
+        db.dispose()
+    for e in result.errors:
+        print(
+            _("row {row}, column {column}: {message}").format(
+                row=e.row, column=e.column or "-", message=e.message
+            ),
+            file=sys.stderr,
+        )
+    if args.report:
+        write_policy_import_report(result, Path(args.report).expanduser())
+    if args.json:
+        _print_json(
+            {
+                "rows": result.rows,
+                "policies_added": result.policies_added,
+                "policies_updated": result.policies_updated,
+                "policies_unchanged": result.policies_unchanged,
+                "rejected_rows": result.rejected_rows,
+                "errors": [
+                    {"row": e.row, "column": e.column, "message": e.message} for e in result.errors
+                ],
+                "dry_run": result.dry_run,
+            }
+        )
+    else:
+        print(
+            _(
+                "{rows} rows: {added} new policies, {updated} updated, {same} unchanged; "
+                "{bad} rows rejected."
+            ).format(
+                rows=result.rows,
+                added=result.policies_added,
+                updated=result.policies_updated,
+                same=result.policies_unchanged,
+                bad=result.rejected_rows,
+            )
+            + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
+        )
+    if result.rows == 0:
+        raise UsageError(_("The file has no data rows; nothing was imported."))
+    if result.rejected_rows == result.rows:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if result.errors else EXIT_OK
+
+
+def export_policies_cmd(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.insurance_io import export_policies
+
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
+    db = _open(args, write=True)
+    try:
+        n = export_policies(db, _actor(db, args), out, TerminalProgress(_("Exporting policies")))
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json({"out": str(out), "rows": n})
+    else:
+        print(_("{n} rows written to {out}.").format(n=n, out=out))
+    return EXIT_OK
+
+
+IMPORTERS["policies"] = import_policies_cmd
+EXPORTERS["policies"] = export_policies_cmd
+
+
+def _renewals_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--within", type=int, default=30, metavar="DAYS", help=_("ending within this many days")
+    )
+
+
+@command("renewals")(_renewals_args)
+def cmd_renewals(args: argparse.Namespace) -> int:
+    from aftersales_desk.services.insurance import InsuranceService
+
+    if not 0 <= args.within <= 90:
+        raise UsageError(_("--within is a number of days from 0 to 90."))
+    db = _open(args, write=False)
+    try:
+        svc = InsuranceService(db, _actor(db, args))
+        today = svc.today()
+        cursor, rows = None, []
+        while True:
+            page = svc.pipeline_page(today, cursor, 500)
+            rows += [r for r in page.rows if 0 <= r.days_left <= args.within]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    finally:
+        db.dispose()
+    return _print_rows(
+        (
+            {
+                "end_date": r.end_date.isoformat(),
+                "days_left": r.days_left,
+                "policy_no": r.policy_no,
+                "kind": r.kind,
+                "insurer": r.insurer,
+                "customer_name": r.customer_name,
+                "plate": r.plate,
+                "premium_minor": r.premium_minor,
+                "renewal_status": r.renewal_status,
+            }
+            for r in rows
+        ),
+        args.json,
+    )
