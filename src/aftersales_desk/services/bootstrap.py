@@ -104,7 +104,15 @@ def initialize(
     upgrade_database(path)
     db = Database(path)
     with db.uow(write=True) as uow:
-        branch = Branch(code=branch_code, name=branch_name.strip(), address=address, phone=phone)
+        from aftersales_desk.data.sync_capture import branch_uuid
+
+        branch = Branch(
+            id=branch_uuid(branch_code),  # the same id on every device and on central
+            code=branch_code,
+            name=branch_name.strip(),
+            address=address,
+            phone=phone,
+        )
         uow.session.add(branch)
         uow.session.flush()
         uow.session.add(

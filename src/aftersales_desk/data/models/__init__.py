@@ -1,7 +1,10 @@
 """All tables. Importing this package registers every model on ``Base.metadata``."""
 
 import aftersales_desk.data.models.archive  # noqa: F401
-from aftersales_desk.data.models import parts  # noqa: F401  (parts counter tables)
+from aftersales_desk.data.models import (
+    parts,  # noqa: F401  (parts counter tables)
+    sync,  # noqa: F401  (sync bookkeeping, never synced)
+)
 from aftersales_desk.data.models.core import AuditEntry, Branch, Device, Setting, User
 from aftersales_desk.data.models.schedule import CalendarDay, Duty, DutyCheckoff, DutyEvent
 
