@@ -150,9 +150,15 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
     (pk,) = [c.name for c in t.primary_key]
     quiet = "NOT EXISTS (SELECT 1 FROM sync_applying)"
     name = t.name
+    # A row of a branch table without a branch (system entries written before the branch
+    # existed) stays on the device: no branch can own it on central.
+    local_new = local_old = ""
+    if "branch_id" in t.c and t.c.branch_id.nullable and "branch_id" in cols:
+        local_new = " AND NEW.branch_id IS NOT NULL"
+        local_old = " AND OLD.branch_id IS NOT NULL"
     out = {
         f"{TRIGGER_PREFIX}{name}_i": (
-            f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_i AFTER INSERT ON {_q(name)} WHEN {quiet} "
+            f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_i AFTER INSERT ON {_q(name)} WHEN {quiet}{local_new} "
             f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
             f"('{name}', NEW.{_q(pk)}, 'I', {_json('NEW', cols)}, NULL, {_NODE_SQL}); END"
         )
@@ -165,13 +171,13 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
     )
     out[f"{TRIGGER_PREFIX}{name}_u"] = (
         f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_u AFTER UPDATE ON {_q(name)} "
-        f"WHEN {quiet} AND ({changed}) "
+        f"WHEN {quiet}{local_new} AND ({changed}) "
         f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
         f"('{name}', NEW.{_q(pk)}, 'U', json_remove({_json('NEW', cols)}, {paths}), "
         f"json_remove({_json('OLD', cols)}, {paths}), {_NODE_SQL}); END"
     )
     out[f"{TRIGGER_PREFIX}{name}_d"] = (
-        f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_d AFTER DELETE ON {_q(name)} WHEN {quiet} "
+        f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_d AFTER DELETE ON {_q(name)} WHEN {quiet}{local_old} "
         f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
         f"('{name}', OLD.{_q(pk)}, 'D', NULL, {_json('OLD', cols)}, {_NODE_SQL}); END"
     )

@@ -623,10 +623,8 @@ def _apply(
         )
 
     if ledger:
-        values = dict(cols)
-        fixed = _fill_branch(t, values, branch)
-        _insert(cur, t, values)
-        log("I", values, None if fixed else device_id)
+        _insert(cur, t, cols)
+        log("I", cols, device_id)
         return
     cur.execute(
         "SELECT clocks, deleted_hlc FROM sync_row_clocks WHERE tbl = %s AND pk = %s FOR UPDATE",
@@ -646,14 +644,12 @@ def _apply(
     if row is None:
         if ch.op != "I":
             raise _Refuse("the row is not on central (its insert was refused or never sent)")
-        values = dict(cols)
-        fixed = _fill_branch(t, values, branch)
-        _insert(cur, t, values)
+        _insert(cur, t, cols)
         cur.execute(
             "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
-            (t.name, ch.pk, branch, _jsonb({c: hlc for c in values})),
+            (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols})),
         )
-        log("I", values, None if fixed else device_id)
+        log("I", cols, device_id)
         return
     clocks, deleted_hlc = row
     if deleted_hlc is not None:
@@ -716,15 +712,6 @@ def _apply(
         (_jsonb({c: hlc for c in win}), t.name, ch.pk),
     )
     log("U", win, device_id)
-
-
-def _fill_branch(t: Table, values: dict[str, Any], branch: uuid.UUID) -> bool:
-    """A branch row written without a branch (system entries made before the branch existed)
-    belongs to the branch that sends it; the filled value goes back to every device."""
-    if "branch_id" in t.c and values.get("branch_id") is None:
-        values["branch_id"] = branch.hex
-        return True
-    return False
 
 
 def _insert(cur: Any, t: Table, values: dict[str, Any]) -> None:

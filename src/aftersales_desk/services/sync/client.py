@@ -225,6 +225,7 @@ class _Applier:
         self.customers: set[str] = set()
         self.top = ""
         self.skewed = False
+        self.refused: list[central.Quarantined] = []
 
     def _local_columns(self, tbl: str) -> dict[str, Any]:
         cols = self.columns.get(tbl)
@@ -261,7 +262,24 @@ class _Applier:
                     self.skewed = True  # do not let a fast clock drag ours along
                 elif ch.hlc > self.top:
                     self.top = ch.hlc
-            self._apply_one(ch)
+            self.cur.execute("SAVEPOINT sync_change")
+            try:
+                self._apply_one(ch)
+            except sqlite3.IntegrityError as exc:
+                # A row central has collides with one only this desk has (its insert was
+                # refused by central): keep ours, note theirs for review, go on.
+                self.cur.execute("ROLLBACK TO sync_change")
+                self.refused.append(
+                    central.Quarantined(
+                        ch.tbl,
+                        ch.pk,
+                        ch.op,
+                        ch.cols,
+                        ch.hlc,
+                        _("Not applied on this desk: {reason}").format(reason=exc),
+                    )
+                )
+            self.cur.execute("RELEASE sync_change")
 
     def _apply_one(self, ch: central.PulledChange) -> None:
         try:
@@ -390,6 +408,7 @@ def pull(
             applier = _Applier(cur)
             applier.apply(page)
             applier.rebuild_caches(uow)
+            _store_results(cur, [], applier.refused)
             cur.execute("DELETE FROM sync_applying")
             last = page[-1]
             cur.execute(
@@ -400,6 +419,7 @@ def pull(
             _fault("pull:local-commit")
             uow.commit()
         result.pulled += len(page)
+        result.quarantined += applier.refused
         result.skewed = result.skewed or applier.skewed
         if progress:
             progress(result.pulled)
