@@ -172,9 +172,12 @@ def test_stock_movements_from_two_desks_all_arrive(desks, central_url):
     # the ledger is append-only in both databases
     import sqlite3
 
+    conn = sqlite3.connect(a.path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        with sqlite3.connect(a.path) as conn:
-            conn.execute("UPDATE stock_movements SET qty = 0")
+        conn.execute("UPDATE stock_movements SET qty = 0")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM stock_movements")
+    conn.close()
     import psycopg
 
     with psycopg.connect(central_url) as conn, pytest.raises(psycopg.Error, match="append-only"):
