@@ -183,7 +183,7 @@ def test_a_branch_cannot_touch_another_branchs_rows(two_branches, table):
 
 @pytest.mark.parametrize("table", [t.name for t in _master_tables()])
 def test_master_data_is_read_only_to_branches(two_branches, table):
-    url, bj, _sh, _own, _other = two_branches
+    _url, bj, _sh, _own, _other = two_branches
     with psycopg.connect(bj.url, autocommit=True) as conn:
         assert conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] >= 1
         for sql in (
@@ -196,7 +196,7 @@ def test_master_data_is_read_only_to_branches(two_branches, table):
 
 
 def test_sync_bookkeeping_is_per_branch_and_the_role_map_is_closed(two_branches):
-    url, bj, sh, _own, _other = two_branches
+    _url, bj, sh, _own, _other = two_branches
     with psycopg.connect(sh.url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO sync_changes (branch_id, tbl, pk, op, hlc) "
