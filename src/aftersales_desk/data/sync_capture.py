@@ -219,6 +219,32 @@ def ensure_capture(conn: sqlite3.Connection) -> int:
     return changes
 
 
+def ensure_capture_file(path: Any) -> int:
+    """``ensure_capture`` on a database file, writing only when something is missing (the
+    usual open reads the schema and changes nothing)."""
+    import contextlib
+
+    with contextlib.closing(sqlite3.connect(str(path), timeout=5, isolation_level=None)) as conn:
+        if not missing_capture(conn) and not _stale(conn):
+            return 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            changed = ensure_capture(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return changed
+
+
+def _stale(conn: sqlite3.Connection) -> bool:
+    wanted = wanted_triggers(conn)
+    return any(
+        r[0].startswith(TRIGGER_PREFIX) and r[0] not in wanted
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    )
+
+
 def drop_capture(conn: sqlite3.Connection) -> None:
     names = [
         r[0]

@@ -30,6 +30,10 @@ def open_database(
     readonly = check_openable(path, write=write)
     if not readonly:
         upgrade_database(path, on_backup=on_backup)
+        # sync capture triggers for every synced table (a table rebuilt or added since)
+        from aftersales_desk.data.sync_capture import ensure_capture_file
+
+        ensure_capture_file(path)
     db = Database(path, readonly=readonly)
     if readonly:
         from aftersales_desk.data.migrate import current_revision, head_revision
