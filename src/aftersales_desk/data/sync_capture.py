@@ -143,6 +143,12 @@ _NODE_SQL = (
 
 def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict[str, str]:
     """The capture triggers of one table: name → CREATE TRIGGER statement."""
+    return dict(_trigger_sql(t.name, None if existing_columns is None else tuple(existing_columns)))
+
+
+@cache
+def _trigger_sql(table_name: str, existing_columns: tuple[str, ...] | None) -> tuple:
+    t = table(table_name)
     cols = [c.name for c in sync_columns(t)]
     if existing_columns is not None:
         have = set(existing_columns)
@@ -164,7 +170,7 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
         )
     }
     if name in _append_only():
-        return out
+        return tuple(out.items())
     changed = " OR ".join(f"NEW.{_q(c)} IS NOT OLD.{_q(c)}" for c in cols)
     paths = ", ".join(
         f"CASE WHEN NEW.{_q(c)} IS OLD.{_q(c)} THEN '$.{c}' ELSE '$.\"-\"' END" for c in cols
@@ -181,17 +187,21 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
         f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
         f"('{name}', OLD.{_q(pk)}, 'D', NULL, {_json('OLD', cols)}, {_NODE_SQL}); END"
     )
-    return out
+    return tuple(out.items())
 
 
 def wanted_triggers(conn: sqlite3.Connection) -> dict[str, str]:
     """Every capture trigger the metadata asks for, for the tables this database has."""
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    columns: dict[str, list[str]] = {}
+    for tname, cname in conn.execute(
+        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+        "WHERE m.type = 'table' ORDER BY m.name, p.cid"
+    ):
+        columns.setdefault(tname, []).append(cname)
     out: dict[str, str] = {}
     for t in synced_tables():
-        if t.name in present and is_captured(t):
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({_q(t.name)})")]
-            out.update(trigger_sql(t, columns))
+        if t.name in columns and is_captured(t):
+            out.update(trigger_sql(t, columns[t.name]))
     return out
 
 
@@ -225,7 +235,13 @@ def ensure_capture_file(path: Any) -> int:
     import contextlib
 
     with contextlib.closing(sqlite3.connect(str(path), timeout=5, isolation_level=None)) as conn:
-        if not missing_capture(conn) and not _stale(conn):
+        wanted = wanted_triggers(conn)
+        have = {
+            r[0]: r[1]
+            for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            if r[0].startswith(TRIGGER_PREFIX)
+        }
+        if have == wanted:
             return 0
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -235,14 +251,6 @@ def ensure_capture_file(path: Any) -> int:
             conn.execute("ROLLBACK")
             raise
         return changed
-
-
-def _stale(conn: sqlite3.Connection) -> bool:
-    wanted = wanted_triggers(conn)
-    return any(
-        r[0].startswith(TRIGGER_PREFIX) and r[0] not in wanted
-        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    )
 
 
 def drop_capture(conn: sqlite3.Connection) -> None:
