@@ -6,4 +6,5 @@ COMMAND_MODULES: list[str] = [
     "aftersales_desk.commands.archive",
     "aftersales_desk.commands.parts",
     "aftersales_desk.commands.schedule",
+    "aftersales_desk.commands.sync",
 ]

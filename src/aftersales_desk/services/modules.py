@@ -7,4 +7,5 @@ import aftersales_desk.services.integrity
 import aftersales_desk.services.listing
 import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry
-import aftersales_desk.services.schedule  # noqa: F401
+import aftersales_desk.services.schedule
+import aftersales_desk.services.sync.registry  # noqa: F401

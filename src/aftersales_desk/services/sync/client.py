@@ -14,10 +14,11 @@ search index) are rebuilt in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,28 @@ def pull(
             progress(result.pulled)
 
 
+@contextlib.contextmanager
+def central_errors() -> Iterator[None]:
+    """A failure of the central database or the network mid-round becomes one clear line;
+    whatever was committed on either side stays consistent (the next round carries on)."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable) as exc:
+        raise UsageError(
+            _("The central database is not set up for sync; run 'central init' on it first.")
+        ) from exc
+    except psycopg.Error as exc:
+        text = str(exc).strip().splitlines()
+        raise UsageError(
+            _(
+                "The sync with the central database stopped: {reason}. Nothing is lost; "
+                "sync again when the connection is back."
+            ).format(reason=text[0] if text else type(exc).__name__)
+        ) from exc
+
+
 # --- a round ----------------------------------------------------------------------------------
 
 
@@ -480,8 +503,9 @@ def sync(
         revision = _revision(cur)
     conn = central.connect(url, password=resolve_password(url, password))
     try:
-        push(db, conn, result, revision=revision, device=device)
-        pull(db, conn, result, revision=revision, progress=progress)
+        with central_errors():
+            push(db, conn, result, revision=revision, device=device)
+            pull(db, conn, result, revision=revision, progress=progress)
     finally:
         conn.close()
     with db.uow(write=True) as uow:
@@ -516,7 +540,8 @@ def join(
         with db.uow() as uow:
             revision = _revision(_raw(uow))
         result = SyncResult()
-        pull(db, conn, result, revision=revision)
+        with central_errors():
+            pull(db, conn, result, revision=revision)
     finally:
         conn.close()
     import uuid
