@@ -493,21 +493,25 @@ def sync(
     *,
     password: str | None = None,
     progress: Callable[[int], None] | None = None,
+    connection: Any = None,
 ) -> SyncResult:
-    """One round: push everything waiting, then pull everything new."""
+    """One round: push everything waiting, then pull everything new. ``connection``: an open
+    central connection to reuse (the window's background sync keeps one); else one is opened
+    and closed here."""
     require(actor, Permission.SYNC)
     result = SyncResult()
     with db.uow() as uow:
         cur = _raw(uow)
         device = _device(cur)
         revision = _revision(cur)
-    conn = central.connect(url, password=resolve_password(url, password))
+    conn = connection or central.connect(url, password=resolve_password(url, password))
     try:
         with central_errors():
             push(db, conn, result, revision=revision, device=device)
             pull(db, conn, result, revision=revision, progress=progress)
     finally:
-        conn.close()
+        if connection is None:
+            conn.close()
     with db.uow(write=True) as uow:
         _raw(uow).execute(
             "UPDATE sync_state SET last_sync_at = ? WHERE id = 1",
