@@ -56,6 +56,10 @@ class _LocalCursor:
         self._counter.tick()
         return self._cur.execute(*args)
 
+    def executemany(self, *args: Any) -> Any:
+        self._counter.tick()
+        return self._cur.executemany(*args)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cur, name)
 

@@ -252,7 +252,12 @@ class _Applier:
         return names, deleted
 
     def apply(self, changes: list[central.PulledChange]) -> None:
+        """Apply in order. Consecutive changes that make the same statement (a first download
+        is mostly inserts into one table after another) go in one ``executemany``; a run that
+        fails is redone change by change, so only the offending change is set aside."""
         now = _wall_ms()
+        run: list[tuple[central.PulledChange, list[Any]]] = []
+        run_sql = ""
         for ch in changes:
             try:
                 stamp = Stamp.decode(ch.hlc)
@@ -263,9 +268,32 @@ class _Applier:
                     self.skewed = True  # do not let a fast clock drag ours along
                 elif ch.hlc > self.top:
                     self.top = ch.hlc
+            stmt = self._statement(ch)
+            if stmt is None:
+                continue
+            sql, params = stmt
+            if sql != run_sql and run:
+                self._run(run_sql, run)
+                run = []
+            run_sql = sql
+            run.append((ch, params))
+        if run:
+            self._run(run_sql, run)
+
+    def _run(self, sql: str, run: list[tuple[central.PulledChange, list[Any]]]) -> None:
+        if len(run) > 1:
+            self.cur.execute("SAVEPOINT sync_run")
+            try:
+                self.cur.executemany(sql, [params for _ch, params in run])
+                self.cur.execute("RELEASE sync_run")
+                return
+            except sqlite3.IntegrityError:
+                self.cur.execute("ROLLBACK TO sync_run")
+                self.cur.execute("RELEASE sync_run")
+        for ch, params in run:
             self.cur.execute("SAVEPOINT sync_change")
             try:
-                self._apply_one(ch)
+                self.cur.execute(sql, params)
             except sqlite3.IntegrityError as exc:
                 # A row central has collides with one only this desk has (its insert was
                 # refused by central): keep ours, note theirs for review, go on.
@@ -282,21 +310,21 @@ class _Applier:
                 )
             self.cur.execute("RELEASE sync_change")
 
-    def _apply_one(self, ch: central.PulledChange) -> None:
+    def _statement(self, ch: central.PulledChange) -> tuple[str, list[Any]] | None:
+        """The SQL (and its parameters) that applies one pulled change, or None."""
         try:
             t = cap.table(ch.tbl)
         except KeyError:
-            return  # a table this (older) program does not have
+            return None  # a table this (older) program does not have
         local = self._local_columns(ch.tbl)
         if not local:
-            return
+            return None
         pending, deleted = self._pending(ch.tbl, ch.pk)
         if deleted:
-            return  # our delete is on its way; central decides
+            return None  # our delete is on its way; central decides
         name = f'"{ch.tbl}"'
         if ch.op == "D":
-            self.cur.execute(f"DELETE FROM {name} WHERE id = ?", (ch.pk,))
-            return
+            return f"DELETE FROM {name} WHERE id = ?", [ch.pk]
         synced = self.synced[ch.tbl]
         cols = {
             k: v
@@ -326,15 +354,15 @@ class _Applier:
                 conflict = "DO NOTHING"
             else:
                 conflict = "DO UPDATE SET " + ", ".join(f'"{n}" = excluded."{n}"' for n in updates)
-            self.cur.execute(
+            return (
                 f"INSERT INTO {name} ({collist}) VALUES ({placeholders}) "
                 f"ON CONFLICT (id) {conflict}",
                 [values[n] for n in names],
             )
-            return
         if cols:
             sets = ", ".join(f'"{n}" = ?' for n in cols)
-            self.cur.execute(f"UPDATE {name} SET {sets} WHERE id = ?", [*cols.values(), ch.pk])
+            return f"UPDATE {name} SET {sets} WHERE id = ?", [*cols.values(), ch.pk]
+        return None
 
     def rebuild_caches(self, uow: Any) -> None:
         for branch_id, part_id in sorted(self.moved_parts):
