@@ -466,6 +466,35 @@ def check_version(cur: Any, protocol: int, revision: str) -> None:
         ) from exc
 
 
+def _request(cur: Any, protocol: int, revision: str, extra: str = "", params: tuple = ()) -> tuple:
+    """Check the version and find the session's branch (plus ``extra`` select items over
+    ``b``, the branch) in one statement; refuse clearly when either fails."""
+    import psycopg
+
+    # ``v`` is selected so that the check cannot be optimized away; it runs before ``extra``.
+    sql = "SELECT b, v" + (", " + extra if extra else "")
+    sql += " FROM (SELECT sync_branch() AS b, sync_check(%s, %s) AS v) s"
+    try:
+        cur.execute(sql, (*params, protocol, revision))
+    except psycopg.errors.RaiseException as exc:
+        raise VersionRefused(
+            _(
+                "The central database does not accept this program (sync protocol {protocol}, "
+                "schema {revision}); nothing was synced. Update the program on this computer. "
+                "Central says: {detail}"
+            ).format(protocol=protocol, revision=revision, detail=str(exc).splitlines()[0])
+        ) from exc
+    row = cur.fetchone()
+    if row is None or row[0] is None:
+        raise RefusedError(
+            _(
+                "This central login is not mapped to a branch; use the credentials printed "
+                "by 'central add-branch'."
+            )
+        )
+    return tuple(row)
+
+
 def session_branch(cur: Any) -> uuid.UUID:
     cur.execute("SELECT sync_branch()")
     row = cur.fetchone()
@@ -507,16 +536,19 @@ def push_batch(
 
     ack = Ack(batch_no=batch_no)
     with conn.transaction(), conn.cursor() as cur:
-        check_version(cur, protocol, revision)
-        branch = session_branch(cur)
-        # Pushes of one branch are serialized, so their changes enter the log in commit order
-        # (the pull cursor relies on it, docs/sync.md).
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (str(branch),))
-        cur.execute(
-            "SELECT coalesce(max(batch_no), 0) FROM sync_batches WHERE device_id = %s",
+        # One round trip: version check, which branch, the branch's push lock (pushes of one
+        # branch are serialized, so their changes enter the log in commit order; the pull
+        # cursor relies on it, docs/sync.md), the device's last batch, central's clock.
+        row = _request(
+            cur,
+            protocol,
+            revision,
+            "(SELECT pg_advisory_xact_lock(hashtextextended(b::text, 7)) WHERE b IS NOT NULL), "
+            "(SELECT coalesce(max(batch_no), 0) FROM sync_batches WHERE device_id = %s), "
+            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
             (device_id,),
         )
-        last = cur.fetchone()[0]
+        branch, last, server_ms = row[0], int(row[3]), int(row[4])
         if batch_no <= last:
             ack.replayed = True
             cur.execute(
@@ -538,8 +570,6 @@ def push_batch(
             "revision) VALUES (%s, %s, %s, %s, %s, %s)",
             (device_id, batch_no, branch, len(changes), protocol, revision),
         )
-        cur.execute("SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint")
-        server_ms = int(cur.fetchone()[0])
         ack.skewed = abs(device_ms - server_ms) > max_skew_ms
         for ch in changes:
             try:
@@ -773,8 +803,7 @@ def pull_page(
     handed out (``pg_snapshot_xmin``), so one that commits late is not skipped: it holds back
     the later ones until it is done."""
     with conn.transaction(), conn.cursor() as cur:
-        check_version(cur, protocol, revision)
-        session_branch(cur)
+        _request(cur, protocol, revision)
         cur.execute(
             "SELECT xid::text, seq, tbl, pk, op, cols, hlc FROM sync_changes "
             "WHERE (xid, seq) > (%s::xid8, %s) "
