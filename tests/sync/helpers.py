@@ -30,8 +30,16 @@ class Desk:
         return client.sync(self.db, self.actor, self.url)
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with sqlite3.connect(self.path) as conn:
-            return conn.execute(sql, params).fetchall()
+        # through the desk's pooled connection (a new one parses the whole schema each time)
+        conn = self.db.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("BEGIN")
+            rows = cur.execute(sql, params).fetchall()
+            cur.execute("COMMIT")
+            return rows
+        finally:
+            conn.close()
 
     def one(self, sql: str, params: tuple = ()) -> Any:
         rows = self.rows(sql, params)
@@ -93,7 +101,9 @@ def join_desk(folder: Path, url: str, name: str) -> Desk:
 def synced_state(desk: Desk) -> dict[str, list[tuple]]:
     """Every synced table's rows (synced columns only), sorted: equal on converged desks."""
     out: dict[str, list[tuple]] = {}
-    with sqlite3.connect(desk.path) as conn:
+    raw = desk.db.engine.raw_connection()
+    try:
+        conn = raw.cursor()
         for t in cap.synced_tables():
             cols = [c.name for c in cap.sync_columns(t)]
             collist = ", ".join(f'"{c}"' for c in cols)
@@ -101,6 +111,8 @@ def synced_state(desk: Desk) -> dict[str, list[tuple]]:
             out[t.name] = sorted(
                 conn.execute(f'SELECT {collist} FROM "{t.name}"{where}').fetchall(), key=repr
             )
+    finally:
+        raw.close()
     return out
 
 
