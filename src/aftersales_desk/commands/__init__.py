@@ -9,4 +9,5 @@ COMMAND_MODULES: list[str] = [
     "aftersales_desk.commands.counts",
     "aftersales_desk.commands.callbacks",
     "aftersales_desk.commands.insurance",
+    "aftersales_desk.commands.sync",
 ]

@@ -93,6 +93,11 @@ def _upgrade(engine: Engine, script_location: Path | None) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        # Sync capture follows the schema: tables added or rebuilt by later migrations get
+        # their triggers in the same transaction (see data/sync_capture.py).
+        from aftersales_desk.data.sync_capture import ensure_capture
+
+        ensure_capture(conn.connection.dbapi_connection)
 
 
 def upgrade_database(

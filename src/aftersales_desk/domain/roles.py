@@ -40,6 +40,7 @@ class Permission(StrEnum):
     WORK_CALLBACKS = "work_callbacks"
     EDIT_POLICIES = "edit_policies"
     EDIT_SCHEDULE = "edit_schedule"
+    SYNC = "sync"  # run a sync round with the central database
 
 
 _ALL = frozenset(Permission)
@@ -52,9 +53,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_POLICIES,
             Permission.EDIT_SCHEDULE,
             Permission.BACKUP,
+            Permission.SYNC,
         }
     ),
-    Role.WAREHOUSE: frozenset({Permission.EDIT_PARTS, Permission.POST_STOCK, Permission.BACKUP}),
+    Role.WAREHOUSE: frozenset(
+        {Permission.EDIT_PARTS, Permission.POST_STOCK, Permission.BACKUP, Permission.SYNC}
+    ),
     Role.MANAGER: _ALL,  # the manager runs the branch, users included (not admin accounts)
     Role.ADMIN: _ALL,
 }

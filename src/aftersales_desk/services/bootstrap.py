@@ -30,6 +30,10 @@ def open_database(
     readonly = check_openable(path, write=write)
     if not readonly:
         upgrade_database(path, on_backup=on_backup)
+        # sync capture triggers for every synced table (a table rebuilt or added since)
+        from aftersales_desk.data.sync_capture import ensure_capture_file
+
+        ensure_capture_file(path)
     db = Database(path, readonly=readonly)
     if readonly:
         from aftersales_desk.data.migrate import current_revision, head_revision
@@ -104,7 +108,15 @@ def initialize(
     upgrade_database(path)
     db = Database(path)
     with db.uow(write=True) as uow:
-        branch = Branch(code=branch_code, name=branch_name.strip(), address=address, phone=phone)
+        from aftersales_desk.data.sync_capture import branch_uuid
+
+        branch = Branch(
+            id=branch_uuid(branch_code),  # the same id on every device and on central
+            code=branch_code,
+            name=branch_name.strip(),
+            address=address,
+            phone=phone,
+        )
         uow.session.add(branch)
         uow.session.flush()
         uow.session.add(

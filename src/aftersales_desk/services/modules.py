@@ -16,3 +16,4 @@ import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry
 import aftersales_desk.services.schedule
 import aftersales_desk.services.service_clocks  # noqa: F401
+import aftersales_desk.services.sync.registry  # noqa: F401

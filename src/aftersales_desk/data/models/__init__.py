@@ -9,6 +9,7 @@ import aftersales_desk.data.models.archive
 import aftersales_desk.data.models.callbacks  # noqa: F401  (callback queue tables)
 from aftersales_desk.data.models import parts  # noqa: F401  (parts counter tables)
     insurance,  # noqa: F401  (insurance log tables)
+    sync,  # noqa: F401  (sync bookkeeping, never synced)
 from aftersales_desk.data.models.core import AuditEntry, Branch, Device, Setting, User
 from aftersales_desk.data.models.schedule import CalendarDay, Duty, DutyCheckoff, DutyEvent
 from aftersales_desk.data.models.service_clocks import WorkOrderClockEvent

@@ -1,0 +1,283 @@
+"""Sync (issue 9), against a temporary PostgreSQL started here and raw baselines in the same run:
+
+- capture triggers: inserting and updating customers with capture vs the same without triggers
+  (target ≤ 2.5×);
+- first download of N changes to a new desk, rows/s, vs ``COPY (SELECT …) TO STDOUT`` of the same
+  rows (target ≥ 25 % of COPY and ≥ 50k rows/s into SQLite);
+- push of M captured changes, rows/s, vs ``COPY … FROM STDIN`` of the same rows into a table
+  (target ≥ 30 % of COPY);
+- a sync with nothing to do (≤ 100 ms), with a 10k-row and an N-row change log (no slower).
+
+Scale: ``BENCH_SYNC_ROWS`` (default 1,000,000) and ``BENCH_SYNC_PUSH`` (default 100,000).
+Needs PostgreSQL's server binaries (Debian: /usr/lib/postgresql/*/bin).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import header, measure, report
+
+ROWS = int(os.environ.get("BENCH_SYNC_ROWS", "1000000"))
+PUSH = int(os.environ.get("BENCH_SYNC_PUSH", "100000"))
+PW = "bench-pw"
+
+
+def _start_cluster(root: Path) -> tuple[int, list[str], Path]:
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    data = root / "data"
+    (root / "pw").write_text(PW + "\n")
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(root / "pw", "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--pwfile",
+         str(root / "pw"), "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+         "--locale=C", "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    opts = f"-F -p {port} -k {root} -c listen_addresses=127.0.0.1 -c synchronous_commit=off"
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
+         str(root / "log"), "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return port, [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], data
+
+
+def _url(port: int, user: str = "postgres", pw: str = PW, db: str = "bench") -> str:
+    return f"postgresql://{user}:{pw}@127.0.0.1:{port}/{db}?sslmode=disable"
+
+
+def _desk(folder: Path, name: str) -> Path:
+    from aftersales_desk.services.bootstrap import initialize
+
+    path = folder / f"{name}.sqlite"
+    initialize(path, branch_code="BJ01", branch_name="北京朝阳4S店", device_code=name,
+               admin_password="bench1234").dispose()  # fmt: skip
+    return path
+
+
+def _bench_capture(folder: Path) -> bool:
+    from aftersales_desk.data import sync_capture as cap
+
+    with_t = _desk(folder, "CAP")
+    without = folder / "nocap.sqlite"
+    shutil.copy(with_t, without)
+    with sqlite3.connect(without) as conn:
+        cap.drop_capture(conn)
+    branch = cap.branch_uuid("BJ01").hex
+    n = 5000
+
+    def write(path: Path) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        ids = [uuid.uuid4().hex for _ in range(n)]
+        conn.executemany(
+            "INSERT INTO customers (id, branch_id, customer_no, name, kind, phone, phone2, "
+            "address, region, id_number, club_member, vip, consent_call, notes, created_at, "
+            "updated_at) VALUES (?, ?, ?, '张三', 'person', '13800000000', '', '北京', '', '', "
+            "0, 0, 1, '', '2026-11-23 08:00:00.000000', '2026-11-23 08:00:00.000000')",
+            [(i, branch, "B" + i[:12]) for i in ids],
+        )
+        conn.executemany(
+            "UPDATE customers SET phone = '13900000000' WHERE id = ?", [(i,) for i in ids]
+        )
+        conn.execute("ROLLBACK")  # the same work every round
+        conn.close()
+
+    plain = measure(lambda: write(without), repeat=5).median * 1000
+    captured = measure(lambda: write(with_t), repeat=5).median * 1000
+    return report(
+        f"capture: insert+update {n} customers, with triggers", captured,
+        baseline=plain, baseline_name="no triggers", max_ratio=2.5,
+    )  # fmt: skip
+
+
+def _fill_log(url: str, branch: uuid.UUID, rows: int) -> None:
+    """``rows`` customer inserts of branch BJ01 in central's change log (synthetic, as pushes
+    would have left them)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
+            "SELECT %s::uuid, 'customers', md5(g::text), 'I', jsonb_build_object("
+            "'id', md5(g::text), 'branch_id', %s::text, 'customer_no', 'N' || g, 'name', '客户' || g, "
+            "'kind', 'person', 'phone', '138' || lpad(g::text, 8, '0'), 'phone2', '', "
+            "'address', '北京市朝阳区', 'region', '朝阳', 'id_number', '', 'club_member', 0, "
+            "'vip', 0, 'consent_call', 1, 'notes', '', "
+            "'created_at', '2026-11-23 08:00:00.000000', "
+            "'updated_at', '2026-11-23 08:00:00.000000'), "
+            "lpad(g::text, 16, '0') || '-000000000-' || repeat('d', 32), repeat('d', 32), g "
+            "FROM generate_series(1, %s::int) g",
+            (branch, branch.hex, rows),
+        )
+
+
+def _copy_out_rate(url: str) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        t0 = time.perf_counter()
+        n = 0
+        with cur.copy(
+            "COPY (SELECT xid::text, seq, tbl, pk, op, cols, hlc FROM sync_changes "
+            "ORDER BY xid, seq) TO STDOUT"
+        ) as copy:
+            for _row in copy.rows():
+                n += 1
+        return n / (time.perf_counter() - t0)
+
+
+def _bench_download(folder: Path, port: int, login_url: str) -> bool:
+    import psycopg
+
+    from aftersales_desk.data import sync_capture as cap
+    from aftersales_desk.services.sync import client
+
+    url = _url(port)
+    branch = cap.branch_uuid("BJ01")
+    with psycopg.connect(url) as conn:
+        have = conn.execute("SELECT count(*) FROM sync_changes").fetchone()[0]
+    _fill_log(url, branch, ROWS - have)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE sync_changes")
+    copy_rate = _copy_out_rate(url)
+    path = folder / "new.sqlite"
+    t0 = time.perf_counter()
+    db, result = client.join(path, login_url, device_code="N")
+    elapsed = time.perf_counter() - t0
+    rate = result.pulled / elapsed
+    ok = report(
+        f"first download: {result.pulled} changes into a new desk", rate, "rows/s",
+        target=50_000, higher_is_better=True,
+    )  # fmt: skip
+    ok &= report(
+        "first download vs COPY TO of the same rows (≥ 0.25)", rate / copy_rate, "× COPY",
+        target=0.25, higher_is_better=True,
+    )  # fmt: skip
+    print(f"   (COPY TO: {copy_rate:,.0f} rows/s; download {elapsed:.1f} s)", flush=True)
+    db.dispose()
+    return ok
+
+
+def _bench_noop(desk: Path, login_url: str, label: str) -> float:
+    from aftersales_desk.data.uow import Database
+    from aftersales_desk.services.bootstrap import local_actor
+    from aftersales_desk.services.sync import central, client
+
+    db = Database(desk)
+    actor = local_actor(db)
+    conn = central.connect(login_url)
+    client.sync(db, actor, login_url, connection=conn)  # catch up first
+    t = measure(lambda: client.sync(db, actor, login_url, connection=conn), repeat=11)
+    conn.close()
+    db.dispose()
+    ms = t.median * 1000
+    report(f"sync with nothing to do, {label}", ms, target=100)
+    return ms
+
+
+def _bench_push(folder: Path, port: int, login_url: str) -> bool:
+    import psycopg
+
+    from aftersales_desk.data import sync_capture as cap
+    from aftersales_desk.data.uow import Database
+    from aftersales_desk.services.bootstrap import local_actor
+    from aftersales_desk.services.sync import central, client
+
+    desk = _desk(folder, "P")
+    branch = cap.branch_uuid("BJ01").hex
+    with sqlite3.connect(desk) as conn:  # PUSH captured inserts (ledger-free customers)
+        conn.executemany(
+            "INSERT INTO customers (id, branch_id, customer_no, name, kind, phone, phone2, "
+            "address, region, id_number, club_member, vip, consent_call, notes, created_at, "
+            "updated_at) VALUES (?, ?, ?, '李四', 'person', '13800000000', '', '上海', '', '', "
+            "0, 0, 1, '', '2026-11-23 08:00:00.000000', '2026-11-23 08:00:00.000000')",
+            [(uuid.uuid4().hex, branch, f"P{i:07d}") for i in range(PUSH)],
+        )
+        n = conn.execute("SELECT count(*) FROM sync_outbox").fetchone()[0]
+        rows = conn.execute("SELECT tbl, pk, op, cols, hlc FROM sync_outbox").fetchall()
+    # baseline: COPY FROM of the same outbox rows into a plain table on central
+    with psycopg.connect(_url(port)) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_copy (tbl text, pk text, op text, "
+                    "cols jsonb, hlc text)")  # fmt: skip
+        t0 = time.perf_counter()
+        with cur.copy("COPY bench_copy FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        conn.commit()
+        copy_rate = len(rows) / (time.perf_counter() - t0)
+    db = Database(desk)
+    conn = central.connect(login_url)
+    t0 = time.perf_counter()
+    result = client.sync(db, local_actor(db), login_url, connection=conn)
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    db.dispose()
+    rate = result.pushed / elapsed
+    print(f"   (push of {n} captured changes: {elapsed:.1f} s; COPY FROM {copy_rate:,.0f} rows/s)")
+    return report(
+        f"push: {result.pushed} changes, rate vs COPY FROM (≥ 0.30)", rate / copy_rate,
+        "× COPY", target=0.30, higher_is_better=True,
+    )  # fmt: skip
+
+
+def main() -> bool:
+    from aftersales_desk.services.sync import central
+
+    header(f"sync: {ROWS} rows download, {PUSH} changes push")
+    root = Path(tempfile.mkdtemp(prefix="asd-bench-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="asd-bench-sync-"))
+    port, stop, _data = _start_cluster(root)
+    ok = True
+    try:
+        import psycopg
+
+        with psycopg.connect(_url(port, db="postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        central.init(_url(port))
+        creds = central.add_branch(_url(port), "BJ01")
+        login = _url(port, creds.role, creds.password)
+        ok &= _bench_capture(folder)
+        desk = _desk(folder, "A")
+        # no-op sync at 10k rows of log, then at ROWS
+        import psycopg as _pg
+
+        from aftersales_desk.data import sync_capture as cap
+
+        _fill_log(_url(port), cap.branch_uuid("BJ01"), 10_000)
+        small = _bench_noop(desk, login, "10k-row change log")
+        ok &= _bench_download(folder, port, login)
+        large = _bench_noop(desk, login, f"{ROWS}-row change log")
+        ok &= report(
+            f"no-op sync at {ROWS} rows vs at 10k rows", large, baseline=small,
+            baseline_name="at 10k", max_ratio=1.5,
+        )  # fmt: skip
+        ok &= _bench_push(folder, port, login)
+        del _pg
+    finally:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return ok
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)

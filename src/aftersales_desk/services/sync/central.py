@@ -1,0 +1,814 @@
+"""The central PostgreSQL: schema, roles, row-level security, and applying a pushed batch.
+
+Everything here is generated from the same SQLAlchemy metadata as the branch databases, so a
+table another module adds is created, protected and synced by ``central init`` without changes
+here. Design and rules: docs/sync.md.
+
+Roles
+- ``asd_owner`` (NOLOGIN) owns every table; ``central init`` runs as a superuser (or a member of
+  ``asd_owner``) and creates objects under ``SET ROLE asd_owner``.
+- ``asd_branch`` (NOLOGIN) holds the grants; each branch logs in as its own role
+  (``asd_b_<code>``, NOBYPASSRLS, member of ``asd_branch``) mapped to its branch in
+  ``branch_roles``, a table branch roles cannot read or write; ``sync_branch()`` (SECURITY
+  DEFINER) answers "which branch is the session user".
+- Row-level security is ENABLEd and FORCEd on every synced table and every sync table: branch and
+  child tables let a branch role see and write only its branch's rows (USING and WITH CHECK);
+  master tables (branches, parts catalogue, …) are SELECT-only to branch roles.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from aftersales_desk.data import sync_capture as cap
+from aftersales_desk.domain.hlc import DEFAULT_MAX_SKEW_MS, Stamp, clamp
+from aftersales_desk.errors import RefusedError, UsageError
+from aftersales_desk.i18n import _
+from aftersales_desk.services.sync import PROTOCOL_VERSION
+
+OWNER = "asd_owner"
+BRANCH_GROUP = "asd_branch"
+# How many schema revisions back (head included) central still accepts from devices.
+ACCEPTED_REVISIONS = 2
+CENTRAL_NODE = "c" * 32
+
+SYNC_DDL = [
+    """CREATE TABLE IF NOT EXISTS sync_meta (key text PRIMARY KEY, value jsonb NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS branch_roles (
+        role name PRIMARY KEY, branch_id uuid NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS sync_changes (
+        seq bigserial PRIMARY KEY,
+        xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        branch_id uuid,
+        tbl text NOT NULL, pk text NOT NULL, op char(1) NOT NULL,
+        cols jsonb, hlc text NOT NULL,
+        device_id text, batch_no integer)""",
+    "CREATE INDEX IF NOT EXISTS ix_sync_changes_cursor ON sync_changes (xid, seq)",
+    """CREATE TABLE IF NOT EXISTS sync_batches (
+        device_id text NOT NULL, batch_no integer NOT NULL, branch_id uuid NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(), changes integer NOT NULL,
+        protocol integer NOT NULL, revision text NOT NULL,
+        PRIMARY KEY (device_id, batch_no))""",
+    """CREATE TABLE IF NOT EXISTS sync_row_clocks (
+        tbl text NOT NULL, pk text NOT NULL, branch_id uuid NOT NULL,
+        clocks jsonb NOT NULL, deleted_hlc text,
+        PRIMARY KEY (tbl, pk))""",
+    """CREATE TABLE IF NOT EXISTS sync_conflicts (
+        id bigserial PRIMARY KEY, branch_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now(),
+        tbl text NOT NULL, pk text NOT NULL, col text NOT NULL,
+        kept_value jsonb, lost_value jsonb, kept_hlc text NOT NULL, lost_hlc text NOT NULL,
+        device_id text NOT NULL, batch_no integer NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS sync_quarantine (
+        id bigserial PRIMARY KEY, branch_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now(),
+        device_id text NOT NULL, batch_no integer NOT NULL,
+        tbl text NOT NULL, pk text NOT NULL, op char(1) NOT NULL, cols jsonb, hlc text NOT NULL,
+        reason text NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS sync_hlc_counter",
+]
+# Sync tables a branch role uses, and what it may do with them (all under row-level security).
+SYNC_TABLE_GRANTS = {
+    "sync_changes": "SELECT, INSERT",
+    "sync_batches": "SELECT, INSERT",
+    "sync_row_clocks": "SELECT, INSERT, UPDATE",
+    "sync_conflicts": "SELECT, INSERT",
+    "sync_quarantine": "SELECT, INSERT",
+}
+
+FUNCTIONS = [
+    # Which branch the logged-in role is (branch_roles is not readable by branch roles).
+    """CREATE OR REPLACE FUNCTION sync_branch() RETURNS uuid
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
+        $$ SELECT branch_id FROM branch_roles WHERE role = session_user $$""",
+    # Refuse a request from a program whose protocol or schema central does not accept.
+    """CREATE OR REPLACE FUNCTION sync_check(protocol integer, revision text) RETURNS void
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        DECLARE lo integer; hi integer; revs jsonb;
+        BEGIN
+          SELECT (value->>0)::int, (value->>1)::int INTO lo, hi FROM sync_meta
+            WHERE key = 'protocol';
+          SELECT value INTO revs FROM sync_meta WHERE key = 'revisions';
+          IF protocol < lo OR protocol > hi OR NOT revs ? revision THEN
+            RAISE EXCEPTION 'SYNC-VERSION protocol % schema % not accepted; accepted: protocol %-%, schema %',
+              protocol, revision, lo, hi, revs USING ERRCODE = 'P0001';
+          END IF;
+        END $$""",
+    # A clock stamp for changes made on central itself (master data).
+    f"""CREATE OR REPLACE FUNCTION sync_hlc() RETURNS text LANGUAGE sql VOLATILE AS $$
+        SELECT lpad(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text, 16, '0')
+          || '-' || lpad((nextval('sync_hlc_counter') % 1000000000)::text, 9, '0')
+          || '-{CENTRAL_NODE}' $$""",
+    """CREATE OR REPLACE FUNCTION sync_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
+]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def branch_role_name(code: str) -> str:
+    return "asd_b_" + code.strip().lower()
+
+
+def branch_uuid(code: str) -> uuid.UUID:
+    from aftersales_desk.data.sync_capture import branch_uuid as _bu
+
+    return _bu(code)
+
+
+# --- connecting -------------------------------------------------------------------------------
+
+
+def connect(url: str, *, password: str | None = None) -> Any:
+    """A psycopg connection to ``url`` (a libpq URL or conninfo; ``sslmode`` and every other
+    libpq parameter pass through); failures become one translated line."""
+    import psycopg
+
+    kwargs: dict[str, Any] = {}
+    if password:
+        kwargs["password"] = password
+    try:
+        return psycopg.connect(url, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            _("Cannot connect to the central database: {reason}").format(reason=first)
+        ) from exc
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(
+            _("The central database address is not valid: {reason}").format(reason=exc)
+        ) from exc
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+
+def _pg_wire(expr: str, kind: str) -> str:
+    """SQL turning a PostgreSQL value into the wire form (see data/sync_capture.py)."""
+    if kind == "uuid":
+        return f"replace({expr}::text, '-', '')"
+    if kind == "datetime":
+        return f"to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if kind == "bool":
+        return f"{expr}::int"
+    if kind in ("json", "date"):
+        return f"{expr}::text"
+    if kind == "time":
+        return f"to_char(date '2000-01-01' + {expr}, 'HH24:MI:SS.US')"
+    return expr
+
+
+def _row_json(t: Table, prefix: str) -> str:
+    kinds = cap.column_kinds(t.name)
+    pairs = [f"'{c.name}', {_pg_wire(f'{prefix}.{_q(c.name)}', kinds[c.name])}" for c in t.c]
+    chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
+    return " || ".join("jsonb_build_object(" + ", ".join(ch) + ")" for ch in chunks)
+
+
+def _master_capture_sql(t: Table) -> list[str]:
+    fn = f"sync_capture_{t.name}"
+    (pk,) = [c.name for c in t.primary_key]
+    return [
+        f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'DELETE' THEN
+            INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc)
+              VALUES (NULL, '{t.name}', replace(OLD.{_q(pk)}::text, '-', ''), 'D', NULL,
+                      sync_hlc());
+            RETURN OLD;
+          END IF;
+          INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc)
+            VALUES (NULL, '{t.name}', replace(NEW.{_q(pk)}::text, '-', ''),
+                    CASE TG_OP WHEN 'INSERT' THEN 'I' ELSE 'U' END, {_row_json(t, "NEW")},
+                    sync_hlc());
+          RETURN NEW;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {fn} ON {_q(t.name)}",
+        f"CREATE TRIGGER {fn} AFTER INSERT OR UPDATE OR DELETE ON {_q(t.name)} "
+        f"FOR EACH ROW EXECUTE FUNCTION {fn}()",
+    ]
+
+
+def _policy_sql(t: Table) -> list[str]:
+    kind = cap.classify(t)
+    name = _q(t.name)
+    out = [
+        f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS owner_all ON {name}",
+        f"CREATE POLICY owner_all ON {name} TO {OWNER} USING (true) WITH CHECK (true)",
+        f"DROP POLICY IF EXISTS branch_rows ON {name}",
+        f"DROP POLICY IF EXISTS master_read ON {name}",
+    ]
+    append_only = t.name in _append_only()
+    if kind == "master":
+        out.append(f"CREATE POLICY master_read ON {name} FOR SELECT TO {BRANCH_GROUP} USING (true)")
+        out.append(f"GRANT SELECT ON {name} TO {BRANCH_GROUP}")
+        return out
+    if kind == "branch":
+        cond = "branch_id = (SELECT sync_branch())"
+    else:
+        col, parent = cap.child_parent(t)  # type: ignore[misc]
+        cond = (
+            f"EXISTS (SELECT 1 FROM {_q(parent)} p "
+            f"WHERE p.id = {name}.{_q(col)} AND p.branch_id = (SELECT sync_branch()))"
+        )
+    out.append(
+        f"CREATE POLICY branch_rows ON {name} TO {BRANCH_GROUP} USING ({cond}) WITH CHECK ({cond})"
+    )
+    privileges = "SELECT, INSERT" if append_only else "SELECT, INSERT, UPDATE, DELETE"
+    out.append(f"REVOKE ALL ON {name} FROM {BRANCH_GROUP}")
+    out.append(f"GRANT {privileges} ON {name} TO {BRANCH_GROUP}")
+    if append_only:
+        trg = f"sync_{t.name}_append_only"
+        out.append(f"DROP TRIGGER IF EXISTS {trg} ON {name}")
+        out.append(
+            f"CREATE TRIGGER {trg} BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION sync_refuse_change()"
+        )
+    return out
+
+
+def _append_only() -> frozenset[str]:
+    from aftersales_desk.data.models.core import APPEND_ONLY_TABLES
+
+    return frozenset(APPEND_ONLY_TABLES)
+
+
+def _accepted_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    from aftersales_desk.data.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in script.walk_revisions()][:ACCEPTED_REVISIONS]
+
+
+def _ensure_role(cur: Any, name: str, options: str) -> None:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+    if cur.fetchone() is None:
+        cur.execute(f"CREATE ROLE {_q(name)} {options}")
+    else:
+        cur.execute(f"ALTER ROLE {_q(name)} {options}")
+
+
+@dataclass
+class InitResult:
+    created_tables: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    synced_tables: int = 0
+    revisions: list[str] = field(default_factory=list)
+
+
+def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
+    """Create or upgrade the central schema, roles and row-level security (idempotent)."""
+    result = InitResult()
+    dialect = postgresql.dialect()
+    with connect(url) as conn, conn.cursor() as cur:
+        _ensure_role(cur, OWNER, "NOLOGIN NOBYPASSRLS")
+        _ensure_role(cur, BRANCH_GROUP, "NOLOGIN NOBYPASSRLS")
+        cur.execute(f"GRANT {_q(OWNER)} TO current_user")
+        schema = _schema(cur)
+        cur.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {_q(OWNER)}")
+        cur.execute(f"GRANT USAGE ON SCHEMA {schema} TO {_q(BRANCH_GROUP)}")
+        cur.execute(f"SET ROLE {_q(OWNER)}")
+        for sql in SYNC_DDL + FUNCTIONS:
+            cur.execute(sql)
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        existing: dict[str, set[str]] = {}
+        for tname, cname in cur.fetchall():
+            existing.setdefault(tname, set()).add(cname)
+        tables = cap.synced_tables()
+        for t in tables:
+            if t.name not in existing:
+                cur.execute(str(CreateTable(t).compile(dialect=dialect)))
+                result.created_tables.append(t.name)
+            else:
+                for c in t.c:
+                    if c.name not in existing[t.name]:
+                        ctype = c.type.compile(dialect=dialect)
+                        cur.execute(f"ALTER TABLE {_q(t.name)} ADD COLUMN {_q(c.name)} {ctype}")
+                        result.added_columns.append(f"{t.name}.{c.name}")
+            for ix in t.indexes:
+                cur.execute(str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)))
+        for t in tables:
+            for sql in _policy_sql(t):
+                cur.execute(sql)
+            if cap.classify(t) == "master":
+                for sql in _master_capture_sql(t):
+                    cur.execute(sql)
+        for tname, privileges in SYNC_TABLE_GRANTS.items():
+            cur.execute(f"ALTER TABLE {tname} ENABLE ROW LEVEL SECURITY")
+            cur.execute(f"ALTER TABLE {tname} FORCE ROW LEVEL SECURITY")
+            for pol in ("owner_all", "branch_rows", "branch_read"):
+                cur.execute(f"DROP POLICY IF EXISTS {pol} ON {tname}")
+            cur.execute(
+                f"CREATE POLICY owner_all ON {tname} TO {OWNER} USING (true) WITH CHECK (true)"
+            )
+            if tname == "sync_changes":
+                cur.execute(
+                    f"CREATE POLICY branch_read ON {tname} FOR SELECT TO {BRANCH_GROUP} "
+                    "USING (branch_id IS NULL OR branch_id = (SELECT sync_branch()))"
+                )
+                cur.execute(
+                    f"CREATE POLICY branch_rows ON {tname} FOR INSERT TO {BRANCH_GROUP} "
+                    "WITH CHECK (branch_id = (SELECT sync_branch()))"
+                )
+            else:
+                cur.execute(
+                    f"CREATE POLICY branch_rows ON {tname} TO {BRANCH_GROUP} "
+                    "USING (branch_id = (SELECT sync_branch())) WITH CHECK (branch_id = (SELECT sync_branch()))"
+                )
+            cur.execute(f"REVOKE ALL ON {tname} FROM {BRANCH_GROUP}")
+            cur.execute(f"GRANT {privileges} ON {tname} TO {BRANCH_GROUP}")
+        cur.execute(f"REVOKE ALL ON branch_roles, sync_meta FROM {BRANCH_GROUP}, PUBLIC")
+        cur.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {_q(BRANCH_GROUP)}")
+        cur.execute("REVOKE ALL ON FUNCTION sync_branch() FROM PUBLIC")
+        cur.execute(f"GRANT EXECUTE ON FUNCTION sync_branch() TO {_q(BRANCH_GROUP)}")
+        result.revisions = revisions or _accepted_revisions()
+        cur.execute(
+            "INSERT INTO sync_meta (key, value) VALUES ('protocol', %s), ('revisions', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (json.dumps([PROTOCOL_VERSION, PROTOCOL_VERSION]), json.dumps(result.revisions)),
+        )
+        cur.execute("RESET ROLE")
+        conn.commit()
+    result.synced_tables = len(tables)
+    return result
+
+
+def _schema(cur: Any) -> str:
+    cur.execute("SELECT current_schema()")
+    return _q(cur.fetchone()[0])
+
+
+@dataclass
+class BranchCredentials:
+    branch: str
+    role: str
+    password: str
+
+
+def add_branch(url: str, code: str, *, name: str | None = None) -> BranchCredentials:
+    """Create (or re-key) the login role of branch ``code``, mapped to its branch row (created
+    when missing). The password is generated here and returned once."""
+    code = code.strip().upper()
+    if not code or not code.isalnum() or len(code) > 16:
+        raise UsageError(_("A branch code is 1 to 16 letters or digits, e.g. BJ01."))
+    role = branch_role_name(code)
+    password = secrets.token_urlsafe(18)
+    bid = branch_uuid(code)
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_tables WHERE tablename = 'branch_roles'")
+        if cur.fetchone() is None:
+            raise UsageError(_("The central database is not set up; run 'central init' first."))
+        _ensure_role(cur, role, "LOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT")
+        cur.execute(f"ALTER ROLE {_q(role)} PASSWORD %s".replace("%s", _literal(cur, password)))
+        cur.execute(f"GRANT {_q(BRANCH_GROUP)} TO {_q(role)}")
+        cur.execute(f"SET ROLE {_q(OWNER)}")
+        cur.execute(
+            "INSERT INTO branches (id, code, name, address, phone, created_at, updated_at) "
+            "VALUES (%s, %s, %s, '', '', now(), now()) ON CONFLICT (id) DO NOTHING",
+            (bid, code, name or code),
+        )
+        cur.execute(
+            "INSERT INTO branch_roles (role, branch_id) VALUES (%s, %s) "
+            "ON CONFLICT (role) DO UPDATE SET branch_id = excluded.branch_id",
+            (role, bid),
+        )
+        cur.execute("RESET ROLE")
+        conn.commit()
+    return BranchCredentials(branch=code, role=role, password=password)
+
+
+def _literal(cur: Any, value: str) -> str:
+    from psycopg import sql
+
+    return sql.Literal(value).as_string(cur)
+
+
+# --- applying a pushed batch (runs under the branch's role) -----------------------------------
+
+
+@dataclass
+class Change:
+    tbl: str
+    pk: str
+    op: str
+    cols: dict[str, Any] | None
+    base: dict[str, Any] | None
+    hlc: str
+
+
+@dataclass
+class Conflict:
+    tbl: str
+    pk: str
+    col: str
+    kept_value: Any
+    lost_value: Any
+    kept_hlc: str
+    lost_hlc: str
+
+
+@dataclass
+class Quarantined:
+    tbl: str
+    pk: str
+    op: str
+    cols: dict[str, Any] | None
+    hlc: str
+    reason: str
+
+
+@dataclass
+class Ack:
+    batch_no: int
+    applied: int = 0
+    replayed: bool = False
+    skewed: bool = False
+    conflicts: list[Conflict] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+
+class _Refuse(Exception):
+    """A change central will not apply: quarantined with this reason."""
+
+
+class VersionRefused(RefusedError):
+    pass
+
+
+def check_version(cur: Any, protocol: int, revision: str) -> None:
+    import psycopg
+
+    try:
+        cur.execute("SELECT sync_check(%s, %s)", (protocol, revision))
+    except psycopg.errors.RaiseException as exc:
+        raise VersionRefused(
+            _(
+                "The central database does not accept this program (sync protocol {protocol}, "
+                "schema {revision}); nothing was synced. Update the program on this computer. "
+                "Central says: {detail}"
+            ).format(protocol=protocol, revision=revision, detail=str(exc).splitlines()[0])
+        ) from exc
+
+
+def _request(cur: Any, protocol: int, revision: str, extra: str = "", params: tuple = ()) -> tuple:
+    """Check the version and find the session's branch (plus ``extra`` select items over
+    ``b``, the branch) in one statement; refuse clearly when either fails."""
+    import psycopg
+
+    # ``v`` is selected so that the check cannot be optimized away; it runs before ``extra``.
+    sql = "SELECT b, v" + (", " + extra if extra else "")
+    sql += " FROM (SELECT sync_branch() AS b, sync_check(%s, %s) AS v) s"
+    try:
+        cur.execute(sql, (*params, protocol, revision))
+    except psycopg.errors.RaiseException as exc:
+        raise VersionRefused(
+            _(
+                "The central database does not accept this program (sync protocol {protocol}, "
+                "schema {revision}); nothing was synced. Update the program on this computer. "
+                "Central says: {detail}"
+            ).format(protocol=protocol, revision=revision, detail=str(exc).splitlines()[0])
+        ) from exc
+    row = cur.fetchone()
+    if row is None or row[0] is None:
+        raise RefusedError(
+            _(
+                "This central login is not mapped to a branch; use the credentials printed "
+                "by 'central add-branch'."
+            )
+        )
+    return tuple(row)
+
+
+def session_branch(cur: Any) -> uuid.UUID:
+    cur.execute("SELECT sync_branch()")
+    row = cur.fetchone()
+    if row is None or row[0] is None:
+        raise RefusedError(
+            _(
+                "This central login is not mapped to a branch; use the credentials printed "
+                "by 'central add-branch'."
+            )
+        )
+    return row[0]
+
+
+def _same(kind: str, a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        return cap.from_wire(kind, a) == cap.from_wire(kind, b)
+    except (ValueError, TypeError):
+        return a == b
+
+
+def push_batch(
+    conn: Any,
+    *,
+    device_id: str,
+    batch_no: int,
+    changes: list[Change],
+    protocol: int,
+    revision: str,
+    device_ms: int,
+    max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+) -> Ack:
+    """Apply one batch in one central transaction and record it, so that sending it again
+    applies nothing. Batches of a device must come in order (1, 2, …); a batch out of order is
+    refused whole. A change central refuses goes to ``sync_quarantine`` with its reason; the
+    rest of the batch is applied."""
+    import psycopg
+
+    ack = Ack(batch_no=batch_no)
+    with conn.transaction(), conn.cursor() as cur:
+        # One round trip: version check, which branch, the branch's push lock (pushes of one
+        # branch are serialized, so their changes enter the log in commit order; the pull
+        # cursor relies on it, docs/sync.md), the device's last batch, central's clock.
+        row = _request(
+            cur,
+            protocol,
+            revision,
+            "(SELECT pg_advisory_xact_lock(hashtextextended(b::text, 7)) WHERE b IS NOT NULL), "
+            "(SELECT coalesce(max(batch_no), 0) FROM sync_batches WHERE device_id = %s), "
+            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            (device_id,),
+        )
+        branch, last, server_ms = row[0], int(row[3]), int(row[4])
+        if batch_no <= last:
+            ack.replayed = True
+            cur.execute(
+                "SELECT tbl, pk, col, kept_value, lost_value, kept_hlc, lost_hlc "
+                "FROM sync_conflicts WHERE device_id = %s AND batch_no = %s ORDER BY id",
+                (device_id, batch_no),
+            )
+            ack.conflicts = [Conflict(*r) for r in cur.fetchall()]
+            return ack
+        if batch_no != last + 1:
+            raise RefusedError(
+                _(
+                    "Central expected batch {want} from this device but got {got}; nothing was "
+                    "applied. Sync again."
+                ).format(want=last + 1, got=batch_no)
+            )
+        cur.execute(
+            "INSERT INTO sync_batches (device_id, batch_no, branch_id, changes, protocol, "
+            "revision) VALUES (%s, %s, %s, %s, %s, %s)",
+            (device_id, batch_no, branch, len(changes), protocol, revision),
+        )
+        ack.skewed = abs(device_ms - server_ms) > max_skew_ms
+        for ch in changes:
+            try:
+                with conn.transaction():
+                    _apply(cur, ch, branch, device_id, batch_no, server_ms, max_skew_ms, ack)
+                ack.applied += 1
+            except (_Refuse, psycopg.Error) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                cur.execute(
+                    "INSERT INTO sync_quarantine (branch_id, device_id, batch_no, tbl, pk, op, "
+                    "cols, hlc, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        branch,
+                        device_id,
+                        batch_no,
+                        ch.tbl,
+                        ch.pk,
+                        ch.op,
+                        _jsonb(ch.cols),
+                        ch.hlc,
+                        reason[:400],
+                    ),
+                )
+                ack.quarantined.append(
+                    Quarantined(ch.tbl, ch.pk, ch.op, ch.cols, ch.hlc, reason[:400])
+                )
+    return ack
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return None if value is None else Jsonb(value)
+
+
+def _pg_value(kind: str, v: Any) -> Any:
+    from psycopg.types.json import Json
+
+    value = cap.from_wire(kind, v)
+    if kind == "json" and value is not None:
+        return Json(value)
+    return value
+
+
+def _apply(
+    cur: Any,
+    ch: Change,
+    branch: uuid.UUID,
+    device_id: str,
+    batch_no: int,
+    server_ms: int,
+    max_skew_ms: int,
+    ack: Ack,
+) -> None:
+    tables = {t.name: t for t in cap.synced_tables()}
+    t = tables.get(ch.tbl)
+    if t is None:
+        raise _Refuse(f"{ch.tbl} is not a synced table")
+    if not cap.is_captured(t):
+        raise _Refuse(f"{ch.tbl} is master data, read-only to branches")
+    ledger = t.name in _append_only()
+    if ledger and ch.op != "I":
+        raise _Refuse(f"{ch.tbl} is append-only")
+    try:
+        stamp = Stamp.decode(ch.hlc)
+    except ValueError as exc:
+        raise _Refuse(str(exc)) from exc
+    eff, skewed = clamp(stamp, server_ms, max_skew_ms)
+    hlc = eff.encode()
+    ack.skewed = ack.skewed or skewed
+    kinds = cap.column_kinds(t.name)
+    known = {c.name: c for c in t.c}
+    cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
+    name = _q(t.name)
+
+    def log(op: str, values: dict[str, Any] | None, origin: str | None) -> None:
+        cur.execute(
+            "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (branch, t.name, ch.pk, op, _jsonb(values), hlc, origin, batch_no),
+        )
+
+    if ledger:
+        _insert(cur, t, cols)
+        log("I", cols, device_id)
+        return
+    cur.execute(
+        "SELECT clocks, deleted_hlc FROM sync_row_clocks WHERE tbl = %s AND pk = %s FOR UPDATE",
+        (t.name, ch.pk),
+    )
+    row = cur.fetchone()
+    if ch.op == "D":
+        if row is None or row[1] is not None:
+            return  # already gone: deleting twice changes nothing
+        cur.execute(f"DELETE FROM {name} WHERE id = %s", (cap.from_wire("uuid", ch.pk),))
+        cur.execute(
+            "UPDATE sync_row_clocks SET deleted_hlc = %s WHERE tbl = %s AND pk = %s",
+            (hlc, t.name, ch.pk),
+        )
+        log("D", None, device_id)
+        return
+    if row is None:
+        if ch.op != "I":
+            raise _Refuse("the row is not on central (its insert was refused or never sent)")
+        _insert(cur, t, cols)
+        cur.execute(
+            "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
+            (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols})),
+        )
+        log("I", cols, device_id)
+        return
+    clocks, deleted_hlc = row
+    if deleted_hlc is not None:
+        # Delete wins: an edit of a row deleted elsewhere is dropped (and shown for review).
+        for col, value in cols.items():
+            ack.conflicts.append(Conflict(t.name, ch.pk, col, None, value, deleted_hlc, hlc))
+            _record_conflict(cur, branch, device_id, batch_no, ack.conflicts[-1])
+        return
+    names = list(cols)
+    cur.execute(
+        f"SELECT {', '.join(_q(c) for c in names) or '1'} FROM {name} WHERE id = %s",
+        (cap.from_wire("uuid", ch.pk),),
+    )
+    current = cur.fetchone()
+    if current is None:
+        raise _Refuse("the row is not visible to this branch")
+    base = ch.base or {}
+    win: dict[str, Any] = {}
+    # Columns the program sets by itself on every write (updated_at) follow the clock without
+    # being reported as conflicts.
+    auto = {c.name for c in t.c if c.onupdate is not None}
+    for col, cur_value in zip(names, current, strict=True):
+        kind = kinds[col]
+        value = cols[col]
+        central_value = cap.to_wire(kind, cur_value)
+        old = clocks.get(col)
+        wins = old is None or hlc > old
+        if wins:
+            win[col] = value
+        if (
+            col in base
+            and col not in auto
+            and old is not None
+            and old.rsplit("-", 1)[-1] != eff.node
+            and not _same(kind, central_value, base[col])
+            and not _same(kind, central_value, value)
+        ):
+            conflict = Conflict(
+                t.name,
+                ch.pk,
+                col,
+                value if wins else central_value,
+                central_value if wins else value,
+                hlc if wins else old,
+                old if wins else hlc,
+            )
+            ack.conflicts.append(conflict)
+            _record_conflict(cur, branch, device_id, batch_no, conflict)
+    if not win:
+        return
+    sets = ", ".join(f"{_q(c)} = %s" for c in win)
+    cur.execute(
+        f"UPDATE {name} SET {sets} WHERE id = %s",
+        [_pg_value(kinds[c], v) for c, v in win.items()] + [cap.from_wire("uuid", ch.pk)],
+    )
+    if cur.rowcount != 1:
+        raise _Refuse("the row is not visible to this branch")
+    cur.execute(
+        "UPDATE sync_row_clocks SET clocks = clocks || %s WHERE tbl = %s AND pk = %s",
+        (_jsonb({c: hlc for c in win}), t.name, ch.pk),
+    )
+    log("U", win, device_id)
+
+
+def _insert(cur: Any, t: Table, values: dict[str, Any]) -> None:
+    kinds = cap.column_kinds(t.name)
+    values = dict(values)
+    for c in t.c:
+        if c.name not in values:
+            default = cap.python_default(c)
+            if default is not None:
+                values[c.name] = cap.to_wire(kinds[c.name], default)
+    names = list(values)
+    cur.execute(
+        f"INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))})",
+        [_pg_value(kinds[n], values[n]) for n in names],
+    )
+
+
+def _record_conflict(
+    cur: Any, branch: uuid.UUID, device_id: str, batch_no: int, c: Conflict
+) -> None:
+    cur.execute(
+        "INSERT INTO sync_conflicts (branch_id, tbl, pk, col, kept_value, lost_value, kept_hlc, "
+        "lost_hlc, device_id, batch_no) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            branch,
+            c.tbl,
+            c.pk,
+            c.col,
+            _jsonb(c.kept_value),
+            _jsonb(c.lost_value),
+            c.kept_hlc,
+            c.lost_hlc,
+            device_id,
+            batch_no,
+        ),
+    )
+
+
+# --- pulling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PulledChange:
+    xid: str
+    seq: int
+    tbl: str
+    pk: str
+    op: str
+    cols: dict[str, Any] | None
+    hlc: str
+
+
+def pull_page(
+    conn: Any, *, cursor: tuple[str, int], limit: int, protocol: int, revision: str
+) -> list[PulledChange]:
+    """The next changes after ``cursor`` (xid, seq) that every device of the branch may see,
+    in commit order. Only changes of transactions older than the oldest one still running are
+    handed out (``pg_snapshot_xmin``), so one that commits late is not skipped: it holds back
+    the later ones until it is done."""
+    with conn.transaction(), conn.cursor() as cur:
+        _request(cur, protocol, revision)
+        cur.execute(
+            "SELECT xid::text, seq, tbl, pk, op, cols, hlc FROM sync_changes "
+            "WHERE (xid, seq) > (%s::xid8, %s) "
+            "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY xid, seq LIMIT %s",
+            (cursor[0], cursor[1], limit),
+        )
+        return [PulledChange(*r) for r in cur.fetchall()]

@@ -1,0 +1,603 @@
+"""The device side of sync: batches from the outbox, push, pull, one ``sync`` round, joining a
+new desk to its branch. Rules: docs/sync.md.
+
+Push: outbox rows get a batch number (device, batch no.) before they are sent; central applies
+and records a batch in one transaction; only then does the device delete the batch's rows. When
+the acknowledgement is lost, the same batch goes again and central applies nothing twice.
+
+Pull: pages of central's change log after the device's cursor, each page applied in one SQLite
+transaction together with the new cursor, with the capture triggers silenced. A field with a
+change of this device still waiting in the outbox keeps the local value (that change will be
+pushed and decided by central). Caches derived from synced rows (stock balances, the archive
+search index) are rebuilt in the same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time as _time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from aftersales_desk.data import sync_capture as cap
+from aftersales_desk.data.uow import Database
+from aftersales_desk.domain.actor import Actor
+from aftersales_desk.domain.hlc import DEFAULT_MAX_SKEW_MS, Stamp
+from aftersales_desk.domain.roles import Permission
+from aftersales_desk.errors import DatabaseError, RefusedError, UsageError
+from aftersales_desk.i18n import _
+from aftersales_desk.services.auth import require
+from aftersales_desk.services.sync import PROTOCOL_VERSION, central
+
+BATCH_SIZE = 500
+PAGE_SIZE = 5000
+# Test hook: called with a point name before each step of push and pull; raising there is a
+# crash at that point (tests/sync/test_faults.py).
+FAULT: Callable[[str], None] | None = None
+
+
+def _fault(point: str) -> None:
+    if FAULT is not None:
+        FAULT(point)
+
+
+@dataclass
+class SyncResult:
+    pushed: int = 0
+    batches: int = 0
+    replayed: int = 0
+    pulled: int = 0
+    conflicts: list[central.Conflict] = field(default_factory=list)
+    quarantined: list[central.Quarantined] = field(default_factory=list)
+    skewed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pushed": self.pushed,
+            "batches": self.batches,
+            "replayed": self.replayed,
+            "pulled": self.pulled,
+            "conflicts": [c.__dict__ for c in self.conflicts],
+            "quarantined": [q.__dict__ for q in self.quarantined],
+            "clock_skew": self.skewed,
+        }
+
+
+def _raw(uow: Any) -> sqlite3.Cursor:
+    return uow.session.connection().connection.dbapi_connection.cursor()
+
+
+def _device(cur: sqlite3.Cursor) -> str:
+    row = cur.execute("SELECT id FROM devices WHERE is_local = 1").fetchone()
+    if row is None:
+        raise DatabaseError(_("This database has no local device; was 'init' run?"))
+    return str(row[0])
+
+
+def _revision(cur: sqlite3.Cursor) -> str:
+    return str(cur.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+def _wall_ms() -> int:
+    return int(_time.time() * 1000)
+
+
+# --- push -------------------------------------------------------------------------------------
+
+
+def assign_batches(db: Database, size: int = BATCH_SIZE) -> None:
+    """Give the outbox rows not yet in a batch their batch numbers (in capture order)."""
+    with db.uow(write=True) as uow:
+        cur = _raw(uow)
+        next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
+        while True:
+            ids = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT id FROM sync_outbox WHERE batch_no IS NULL ORDER BY id LIMIT ?",
+                    (size,),
+                )
+            ]
+            if not ids:
+                break
+            cur.execute(
+                "UPDATE sync_outbox SET batch_no = ? WHERE id BETWEEN ? AND ? AND batch_no IS NULL",
+                (next_no, ids[0], ids[-1]),
+            )
+            next_no += 1
+        cur.execute("UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no,))
+        uow.commit()
+
+
+def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: str) -> None:
+    assign_batches(db)
+    while True:
+        with db.uow() as uow:
+            cur = _raw(uow)
+            row = cur.execute("SELECT min(batch_no) FROM sync_outbox").fetchone()
+            if row[0] is None:
+                return
+            batch_no = int(row[0])
+            changes = [
+                central.Change(
+                    tbl,
+                    pk,
+                    op,
+                    json.loads(cols) if cols else None,
+                    json.loads(base) if base else None,
+                    hlc,
+                )
+                for tbl, pk, op, cols, base, hlc in cur.execute(
+                    "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? "
+                    "ORDER BY id",
+                    (batch_no,),
+                )
+            ]
+        _fault("push:send")
+        ack = central.push_batch(
+            conn,
+            device_id=device,
+            batch_no=batch_no,
+            changes=changes,
+            protocol=PROTOCOL_VERSION,
+            revision=revision,
+            device_ms=_wall_ms(),
+        )
+        _fault("push:ack")  # central committed; a crash here loses the acknowledgement
+        with db.uow(write=True) as uow:
+            cur = _raw(uow)
+            top = max((c.hlc for c in changes), default="")
+            cur.execute("UPDATE sync_state SET hlc_floor = max(hlc_floor, ?) WHERE id = 1", (top,))
+            cur.execute("DELETE FROM sync_outbox WHERE batch_no = ?", (batch_no,))
+            _store_results(cur, ack.conflicts, ack.quarantined)
+            _fault("push:local-commit")
+            uow.commit()
+        result.batches += 1
+        result.pushed += len(changes) if not ack.replayed else 0
+        result.replayed += 1 if ack.replayed else 0
+        result.conflicts += ack.conflicts
+        result.quarantined += ack.quarantined
+        result.skewed = result.skewed or ack.skewed
+
+
+def _store_results(
+    cur: sqlite3.Cursor, conflicts: list[central.Conflict], quarantined: list[central.Quarantined]
+) -> None:
+    import uuid
+
+    now = cap.to_wire("datetime", _now())
+    for c in conflicts:
+        cur.execute(
+            "INSERT INTO sync_conflicts (id, at, tbl, pk, col, kept_value, lost_value, kept_hlc, "
+            "lost_hlc, resolved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                uuid.uuid4().hex,
+                now,
+                c.tbl,
+                c.pk,
+                c.col,
+                json.dumps(c.kept_value, ensure_ascii=False),
+                json.dumps(c.lost_value, ensure_ascii=False),
+                c.kept_hlc,
+                c.lost_hlc,
+            ),
+        )
+    for q in quarantined:
+        cur.execute(
+            "INSERT INTO sync_quarantine (id, at, tbl, pk, op, cols, hlc, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                uuid.uuid4().hex,
+                now,
+                q.tbl,
+                q.pk,
+                q.op,
+                json.dumps(q.cols, ensure_ascii=False) if q.cols is not None else None,
+                q.hlc,
+                q.reason,
+            ),
+        )
+
+
+def _now() -> Any:
+    from aftersales_desk.domain.clock import utcnow
+
+    return utcnow()
+
+
+# --- pull -------------------------------------------------------------------------------------
+
+
+class _Applier:
+    """Applies pulled changes to SQLite through one cursor, inside the caller's transaction."""
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self.cur = cur
+        self.columns: dict[str, dict[str, Any]] = {}
+        self.synced: dict[str, set[str]] = {}
+        self.has_outbox = cur.execute("SELECT 1 FROM sync_outbox LIMIT 1").fetchone() is not None
+        self.moved_parts: set[tuple[str, str]] = set()
+        self.customers: set[str] = set()
+        self.top = ""
+        self.skewed = False
+        self.refused: list[central.Quarantined] = []
+
+    def _local_columns(self, tbl: str) -> dict[str, Any]:
+        cols = self.columns.get(tbl)
+        if cols is None:
+            have = {r[1] for r in self.cur.execute(f'PRAGMA table_info("{tbl}")')}
+            cols = {c.name: c for c in cap.table(tbl).c if c.name in have}
+            self.columns[tbl] = cols
+            self.synced[tbl] = {c.name for c in cap.sync_columns(cap.table(tbl))}
+        return cols
+
+    def _pending(self, tbl: str, pk: str) -> tuple[set[str], bool]:
+        if not self.has_outbox:
+            return set(), False
+        names: set[str] = set()
+        deleted = False
+        for op, cols in self.cur.execute(
+            "SELECT op, cols FROM sync_outbox WHERE tbl = ? AND pk = ?", (tbl, pk)
+        ):
+            if op == "D":
+                deleted = True
+            if cols:
+                names.update(json.loads(cols))
+        return names, deleted
+
+    def apply(self, changes: list[central.PulledChange]) -> None:
+        """Apply in order. Consecutive changes that make the same statement (a first download
+        is mostly inserts into one table after another) go in one ``executemany``; a run that
+        fails is redone change by change, so only the offending change is set aside."""
+        now = _wall_ms()
+        run: list[tuple[central.PulledChange, list[Any]]] = []
+        run_sql = ""
+        for ch in changes:
+            try:
+                stamp = Stamp.decode(ch.hlc)
+            except ValueError:
+                stamp = None
+            if stamp is not None:
+                if stamp.wall - now > DEFAULT_MAX_SKEW_MS:
+                    self.skewed = True  # do not let a fast clock drag ours along
+                elif ch.hlc > self.top:
+                    self.top = ch.hlc
+            stmt = self._statement(ch)
+            if stmt is None:
+                continue
+            sql, params = stmt
+            if sql != run_sql and run:
+                self._run(run_sql, run)
+                run = []
+            run_sql = sql
+            run.append((ch, params))
+        if run:
+            self._run(run_sql, run)
+
+    def _run(self, sql: str, run: list[tuple[central.PulledChange, list[Any]]]) -> None:
+        if len(run) > 1:
+            self.cur.execute("SAVEPOINT sync_run")
+            try:
+                self.cur.executemany(sql, [params for _ch, params in run])
+                self.cur.execute("RELEASE sync_run")
+                return
+            except sqlite3.IntegrityError:
+                self.cur.execute("ROLLBACK TO sync_run")
+                self.cur.execute("RELEASE sync_run")
+        for ch, params in run:
+            self.cur.execute("SAVEPOINT sync_change")
+            try:
+                self.cur.execute(sql, params)
+            except sqlite3.IntegrityError as exc:
+                # A row central has collides with one only this desk has (its insert was
+                # refused by central): keep ours, note theirs for review, go on.
+                self.cur.execute("ROLLBACK TO sync_change")
+                self.refused.append(
+                    central.Quarantined(
+                        ch.tbl,
+                        ch.pk,
+                        ch.op,
+                        ch.cols,
+                        ch.hlc,
+                        _("Not applied on this desk: {reason}").format(reason=exc),
+                    )
+                )
+            self.cur.execute("RELEASE sync_change")
+
+    def _statement(self, ch: central.PulledChange) -> tuple[str, list[Any]] | None:
+        """The SQL (and its parameters) that applies one pulled change, or None."""
+        try:
+            t = cap.table(ch.tbl)
+        except KeyError:
+            return None  # a table this (older) program does not have
+        local = self._local_columns(ch.tbl)
+        if not local:
+            return None
+        pending, deleted = self._pending(ch.tbl, ch.pk)
+        if deleted:
+            return None  # our delete is on its way; central decides
+        name = f'"{ch.tbl}"'
+        if ch.op == "D":
+            return f"DELETE FROM {name} WHERE id = ?", [ch.pk]
+        synced = self.synced[ch.tbl]
+        cols = {
+            k: v
+            for k, v in (ch.cols or {}).items()
+            if k in local and k in synced and k not in pending
+        }
+        if ch.tbl == "stock_movements" and ch.cols:
+            self.moved_parts.add((str(ch.cols.get("branch_id")), str(ch.cols.get("part_id"))))
+        if ch.tbl == "customers":
+            self.customers.add(ch.pk)
+        elif ch.tbl == "vehicles" and ch.cols and ch.cols.get("customer_id"):
+            self.customers.add(str(ch.cols["customer_id"]))
+        if ch.op == "I":
+            values = dict(cols)
+            kinds = cap.column_kinds(ch.tbl)
+            for cname, col in local.items():
+                if cname not in values and cname not in pending:
+                    default = cap.python_default(col)
+                    if default is not None:
+                        values[cname] = cap.to_wire(kinds[cname], default)
+            values["id"] = ch.pk
+            names = list(values)
+            placeholders = ", ".join("?" * len(names))
+            collist = ", ".join(f'"{n}"' for n in names)
+            updates = [n for n in cols if n != "id"]
+            if t.name in cap._append_only() or not updates:
+                conflict = "DO NOTHING"
+            else:
+                conflict = "DO UPDATE SET " + ", ".join(f'"{n}" = excluded."{n}"' for n in updates)
+            return (
+                f"INSERT INTO {name} ({collist}) VALUES ({placeholders}) "
+                f"ON CONFLICT (id) {conflict}",
+                [values[n] for n in names],
+            )
+        if cols:
+            sets = ", ".join(f'"{n}" = ?' for n in cols)
+            return f"UPDATE {name} SET {sets} WHERE id = ?", [*cols.values(), ch.pk]
+        return None
+
+    def rebuild_caches(self, uow: Any) -> None:
+        for branch_id, part_id in sorted(self.moved_parts):
+            _rebuild_stock(self.cur, branch_id, part_id)
+        if self.customers:
+            import uuid
+
+            from aftersales_desk.services.archive_search import reindex
+
+            reindex(uow.session, [uuid.UUID(c) for c in sorted(self.customers)])
+
+
+def _rebuild_stock(cur: sqlite3.Cursor, branch_id: str, part_id: str) -> None:
+    """Stock on hand is never synced as a number: it is summed again from the ledger."""
+    cur.execute(
+        "DELETE FROM stock_balances WHERE branch_id = ? AND part_id = ?", (branch_id, part_id)
+    )
+    cur.execute(
+        "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
+        "SELECT lower(hex(randomblob(16))), branch_id, part_id, bin_id, sum(qty) "
+        "FROM stock_movements WHERE branch_id = ? AND part_id = ? GROUP BY bin_id",
+        (branch_id, part_id),
+    )
+    row = cur.execute(
+        "SELECT coalesce(sum(qty), 0), coalesce(sum(value), 0), "
+        "max(CASE WHEN kind = 'receipt' AND qty > 0 THEN at END), "
+        "max(CASE WHEN kind IN ('issue', 'sale') AND qty < 0 THEN at END), "
+        "(SELECT unit_cost FROM stock_movements WHERE branch_id = ?1 AND part_id = ?2 "
+        " ORDER BY at DESC, seq DESC LIMIT 1) "
+        "FROM stock_movements WHERE branch_id = ?1 AND part_id = ?2",
+        (branch_id, part_id),
+    ).fetchone()
+    qty, value, last_receipt, last_issue, last_cost = row
+    avg = round(value / qty) if qty > 0 else (last_cost or 0)
+    cur.execute(
+        "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, last_receipt_at, "
+        "last_issue_at) VALUES (lower(hex(randomblob(16))), ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (branch_id, part_id) DO UPDATE SET qty = excluded.qty, "
+        "value = excluded.value, avg_cost = excluded.avg_cost, "
+        "last_receipt_at = excluded.last_receipt_at, last_issue_at = excluded.last_issue_at",
+        (branch_id, part_id, qty, value, avg, last_receipt, last_issue),
+    )
+
+
+def pull(
+    db: Database,
+    conn: Any,
+    result: SyncResult,
+    *,
+    revision: str,
+    page_size: int = PAGE_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    while True:
+        with db.uow() as uow:
+            row = (
+                _raw(uow)
+                .execute("SELECT cursor_xid, cursor_seq FROM sync_state WHERE id = 1")
+                .fetchone()
+            )
+        cursor = (str(row[0]), int(row[1]))
+        page = central.pull_page(
+            conn, cursor=cursor, limit=page_size, protocol=PROTOCOL_VERSION, revision=revision
+        )
+        if not page:
+            return
+        _fault("pull:apply")
+        with db.uow(write=True) as uow:
+            cur = _raw(uow)
+            cur.execute("PRAGMA defer_foreign_keys = ON")
+            cur.execute("INSERT INTO sync_applying (id) VALUES (1)")
+            applier = _Applier(cur)
+            applier.apply(page)
+            applier.rebuild_caches(uow)
+            _store_results(cur, [], applier.refused)
+            cur.execute("DELETE FROM sync_applying")
+            last = page[-1]
+            cur.execute(
+                "UPDATE sync_state SET cursor_xid = ?, cursor_seq = ?, "
+                "hlc_floor = max(hlc_floor, ?) WHERE id = 1",
+                (last.xid, last.seq, applier.top),
+            )
+            _fault("pull:local-commit")
+            uow.commit()
+        result.pulled += len(page)
+        result.quarantined += applier.refused
+        result.skewed = result.skewed or applier.skewed
+        if progress:
+            progress(result.pulled)
+
+
+@contextlib.contextmanager
+def central_errors() -> Iterator[None]:
+    """A failure of the central database or the network mid-round becomes one clear line;
+    whatever was committed on either side stays consistent (the next round carries on)."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable) as exc:
+        raise UsageError(
+            _("The central database is not set up for sync; run 'central init' on it first.")
+        ) from exc
+    except psycopg.Error as exc:
+        text = str(exc).strip().splitlines()
+        raise UsageError(
+            _(
+                "The sync with the central database stopped: {reason}. Nothing is lost; "
+                "sync again when the connection is back."
+            ).format(reason=text[0] if text else type(exc).__name__)
+        ) from exc
+
+
+# --- a round ----------------------------------------------------------------------------------
+
+
+def resolve_password(url: str, password: str | None) -> str | None:
+    """The central password: given, or from the OS keyring under the URL's user and host."""
+    if password:
+        return password
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:
+        return None
+    if info.get("password"):
+        return None
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, _keyring_user(info))
+    except Exception:
+        return None
+
+
+KEYRING_SERVICE = "aftersales-desk-central"
+
+
+def _keyring_user(info: dict[str, Any]) -> str:
+    return f"{info.get('user', '')}@{info.get('host', '')}:{info.get('port', '')}"
+
+
+def store_password(url: str, password: str) -> None:
+    """Keep the central password in the OS keyring (never in a file)."""
+    import keyring
+    from psycopg.conninfo import conninfo_to_dict
+
+    keyring.set_password(KEYRING_SERVICE, _keyring_user(conninfo_to_dict(url)), password)
+
+
+def sync(
+    db: Database,
+    actor: Actor,
+    url: str,
+    *,
+    password: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    connection: Any = None,
+) -> SyncResult:
+    """One round: push everything waiting, then pull everything new. ``connection``: an open
+    central connection to reuse (the window's background sync keeps one); else one is opened
+    and closed here."""
+    require(actor, Permission.SYNC)
+    result = SyncResult()
+    with db.uow() as uow:
+        cur = _raw(uow)
+        device = _device(cur)
+        revision = _revision(cur)
+    conn = connection or central.connect(url, password=resolve_password(url, password))
+    try:
+        with central_errors():
+            push(db, conn, result, revision=revision, device=device)
+            pull(db, conn, result, revision=revision, progress=progress)
+    finally:
+        if connection is None:
+            conn.close()
+    with db.uow(write=True) as uow:
+        _raw(uow).execute(
+            "UPDATE sync_state SET last_sync_at = ? WHERE id = 1",
+            (cap.to_wire("datetime", _now()),),
+        )
+        uow.commit()
+    return result
+
+
+def join(
+    path: Path, url: str, *, device_code: str, password: str | None = None
+) -> tuple[Database, SyncResult]:
+    """A new desk for an existing branch: a new database filled from central (its branch,
+    users, settings and records), then its own device row, which the next sync sends."""
+    from aftersales_desk.data.migrate import upgrade_database
+
+    device_code = device_code.strip().upper()
+    if not device_code or not device_code.isalnum() or len(device_code) > 8:
+        raise UsageError(_("A device code is 1 to 8 letters or digits, e.g. A."))
+    if path.exists() and path.stat().st_size > 0:
+        raise RefusedError(_("{path} already exists; nothing was changed.").format(path=path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = central.connect(url, password=resolve_password(url, password))
+    try:
+        with conn.cursor() as cur:
+            branch = central.session_branch(cur)
+        conn.commit()
+        upgrade_database(path)
+        db = Database(path)
+        with db.uow() as uow:
+            revision = _revision(_raw(uow))
+        result = SyncResult()
+        with central_errors():
+            pull(db, conn, result, revision=revision)
+    finally:
+        conn.close()
+    import uuid
+
+    from aftersales_desk.data.models import Device
+
+    with db.uow(write=True) as uow:
+        taken = uow.session.scalars(select(Device.code).where(Device.branch_id == branch)).all()
+        if device_code in taken:
+            db.dispose()
+            path.unlink(missing_ok=True)
+            raise RefusedError(
+                _("Device {code} already exists in this branch; choose another code.").format(
+                    code=device_code
+                )
+            )
+        uow.session.add(
+            Device(
+                id=uuid.uuid4(),
+                branch_id=branch,
+                code=device_code,
+                name=device_code,
+                is_local=True,
+            )
+        )
+        uow.commit()
+    return db, result
