@@ -1,7 +1,7 @@
 """parts: work orders waiting for parts, issue lines to work orders
 
 Revision ID: 0006_part_waits
-Revises: 0004_schedule
+Revises: 0005_clocks
 Create Date: 2026-11-23 10:37:29.020551
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0006_part_waits"
-down_revision: str | None = "0004_schedule"
+down_revision: str | None = "0005_clocks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

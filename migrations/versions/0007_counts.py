@@ -1,7 +1,7 @@
 """Stock counts 盘点: sessions, lines, append-only entries
 
 Revision ID: 0007_counts
-Revises: 0004_schedule
+Revises: 0006_part_waits
 Create Date: 2026-11-23 10:37:11.049503
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0007_counts"
-down_revision: str | None = "0004_schedule"
+down_revision: str | None = "0006_part_waits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """callback queue: questionnaires, callbacks, call attempts (append-only), quick-handling forms
 
 Revision ID: 0008_callbacks
-Revises: 0004_schedule
+Revises: 0007_counts
 Create Date: 2026-11-23 10:37:20.815469
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0008_callbacks"
-down_revision: str | None = "0004_schedule"
+down_revision: str | None = "0007_counts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """insurance log: insurers, policies, accident intakes, oil sales
 
 Revision ID: 0009_insurance
-Revises: 0004_schedule
+Revises: 0008_callbacks
 Create Date: 2026-11-23 10:36:57.300900
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_insurance"
-down_revision: str | None = "0004_schedule"
+down_revision: str | None = "0008_callbacks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

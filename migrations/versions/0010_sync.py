@@ -1,7 +1,7 @@
 """sync: outbox, device sync state, conflicts, quarantine; capture triggers on synced tables
 
 Revision ID: 0010_sync
-Revises: 0004_schedule
+Revises: 0009_insurance
 Create Date: 2026-11-23 10:40:43.918208
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_sync"
-down_revision: str | None = "0004_schedule"
+down_revision: str | None = "0009_insurance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

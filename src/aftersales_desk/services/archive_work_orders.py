@@ -95,18 +95,6 @@ def _next_number(s, branch_id: uuid.UUID | None) -> str:
     return f"{NUMBER_PREFIX}{n:07d}"
 
 
-def mark_waiting_for_parts(session, wo: WorkOrder, waiting: bool) -> None:
-    """Put ``wo`` into ``waiting_parts`` (from ``dispatched``) or back, in the caller's
-    transaction (the parts counter calls it when it records or settles a wait 待件)."""
-    if wo.status != ("dispatched" if waiting else "waiting_parts"):
-        raise RefusedError(
-            _("Work order {number} is {status}; that cannot be done now.").format(
-                number=wo.number, status=status_label(wo.status)
-            )
-        )
-    wo.status = "waiting_parts" if waiting else "dispatched"
-
-
 _COLUMNS = (
     WorkOrder.id,
     WorkOrder.number,
@@ -327,13 +315,9 @@ class WorkOrderService:
     def set_waiting_for_parts(self, work_order_id: uuid.UUID, waiting: bool) -> WorkOrderRow:
         require(self.actor, Permission.EDIT_CUSTOMERS)
         with self.db.uow(self.actor, write=True) as uow:
-<<<<<<< HEAD
-            wo = self._load(uow.session, work_order_id, OPEN_STATUSES)
-=======
             wo = self._load(
                 uow.session, work_order_id, ("dispatched",) if waiting else ("waiting_parts",)
             )
->>>>>>> clocks
             mark_waiting_for_parts(uow.session, wo, waiting)
             uow.commit()
         return self.get(work_order_id)

@@ -2,10 +2,10 @@
 ``check`` invariants — take effect. Each module issue adds its import here."""
 
 import aftersales_desk.services.archive_registry
-import aftersales_desk.services.counts_registry
 import aftersales_desk.services.callback_reports
 import aftersales_desk.services.callbacks
 import aftersales_desk.services.callbacks_demo
+import aftersales_desk.services.counts_registry
 import aftersales_desk.services.demo
 import aftersales_desk.services.insurance
 import aftersales_desk.services.insurance_demo
@@ -15,5 +15,5 @@ import aftersales_desk.services.listing
 import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry
 import aftersales_desk.services.schedule
-import aftersales_desk.services.service_clocks  # noqa: F401
+import aftersales_desk.services.service_clocks
 import aftersales_desk.services.sync.registry  # noqa: F401

@@ -95,6 +95,10 @@ class AuditEntry(IdMixin, Base):
 
 # Ledgers: the database itself refuses to change or remove a row (triggers created by the
 # migrations as trg_<table>_no_update / trg_<table>_no_delete; ``check`` verifies they exist).
-APPEND_ONLY_TABLES: list[str] = ["audit_log", "stock_movements", "work_order_clock_events"]
-APPEND_ONLY_TABLES: list[str] = ["audit_log", "stock_movements", "stock_count_entries"]
-APPEND_ONLY_TABLES: list[str] = ["audit_log", "stock_movements", "callback_attempts"]
+APPEND_ONLY_TABLES: list[str] = [
+    "audit_log",
+    "stock_movements",
+    "work_order_clock_events",
+    "stock_count_entries",
+    "callback_attempts",
+]

@@ -68,10 +68,8 @@ class PartsTab(QWidget):
                 self.work_orders,
                 self.old_parts,
                 self.tools,
+                self.counts,
             }
-        if "parts" not in areas:
-            return
-        self._dirty = {self.stock, self.documents, self.old_parts, self.tools, self.counts}
         self._refresh_current()
 
     def _refresh_current(self) -> None:
