@@ -14,6 +14,7 @@ from aftersales_desk.domain.roles import Role
 from aftersales_desk.domain.sla import PauseReason, Stage
 from aftersales_desk.services.archive import ArchiveService, CustomerInput, VehicleInput
 from aftersales_desk.services.archive_work_orders import WorkOrderService
+from aftersales_desk.ui.tabs.schedule.watch import OverdueWatcher
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -64,7 +65,7 @@ def test_an_order_goes_overdue_is_contacted_and_paused(qtbot, db, make_actor):
         assert row.number == wo.number and row.stage is Stage.CONTACT and not row.overdue
         assert page.model.index(0, 6).data() == "2 h 0 min"
         qtbot.waitUntil(lambda: "Overdue: 0" in page.lbl_summary.text(), timeout=5000)
-        watcher = window._watchers[0]
+        watcher = next(w for w in window._watchers if isinstance(w, OverdueWatcher))
         assert watcher.clock_count == 0
 
         # 11:05: nobody called the customer (due 11:00) — red row, status bar
@@ -136,7 +137,7 @@ def test_the_manager_sees_escalations_and_their_reasons(qtbot, db, admin, make_a
         page = tab.clocks
         page.cb_filter.setCurrentIndex(1)  # escalated only
         _settle(qtbot, ctx)
-        watcher = window._watchers[0]
+        watcher = next(w for w in window._watchers if isinstance(w, OverdueWatcher))
         with qtbot.waitSignal(watcher.sig_clocks, timeout=5000):
             watcher.refresh()
         label = window._posted["schedule_clocks"]

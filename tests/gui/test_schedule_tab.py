@@ -10,6 +10,7 @@ import time_machine
 
 from aftersales_desk.domain.roles import Role
 from aftersales_desk.services.schedule import AgendaState, ScheduleService
+from aftersales_desk.ui.tabs.schedule.watch import OverdueWatcher
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -42,7 +43,7 @@ def test_check_off_today_and_see_an_overdue_one_escalate(qtbot, db, admin, make_
         items = [page.model.row(r) for r in range(page.model.rowCount())]
         assert {i.code for i in items} == {"D-MORNING", "D-ARRIVALS", "W2-MEETING"}
         assert all(i.state is AgendaState.DUE for i in items)
-        watcher = window._watchers[0]
+        watcher = next(w for w in window._watchers if isinstance(w, OverdueWatcher))
         assert watcher.count == 0
         label = window._posted.get("schedule_overdue")
         assert label is None or not label.isVisible()

@@ -51,7 +51,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 # --- import / export / print (see commands/transfer.py) ------------------------------------
 def import_customers_cmd(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.archive_files import import_customers, write_import_report
+    from aftersales_desk.services.archive_files import import_customers
+    from aftersales_desk.services.xlsx_io import write_import_report
 
     path = Path(args.file).expanduser()
     if not path.exists():

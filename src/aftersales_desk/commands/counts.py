@@ -16,8 +16,8 @@ from aftersales_desk.i18n import _
 
 def cmd_import(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
-    from aftersales_desk.services.archive_files import write_import_report
     from aftersales_desk.services.counts_io import import_sheet
+    from aftersales_desk.services.xlsx_io import write_import_report
 
     db = _open(args, write=True)
     try:

@@ -16,7 +16,8 @@ from aftersales_desk.i18n import _
 
 
 def import_policies_cmd(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.insurance_io import import_policies, write_policy_import_report
+    from aftersales_desk.services.insurance_io import import_policies
+    from aftersales_desk.services.xlsx_io import write_import_report
 
     path = Path(args.file).expanduser()
     if not path.exists():
@@ -40,7 +41,7 @@ def import_policies_cmd(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.report:
-        write_policy_import_report(result, Path(args.report).expanduser())
+        write_import_report(result, Path(args.report).expanduser())
     if args.json:
         _print_json(
             {

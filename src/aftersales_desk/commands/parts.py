@@ -64,7 +64,8 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.parts_io import import_parts, write_import_report
+    from aftersales_desk.services.parts_io import import_parts
+    from aftersales_desk.services.xlsx_io import write_import_report
 
     db = _open(args, write=True)
     try:

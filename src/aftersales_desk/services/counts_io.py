@@ -24,7 +24,6 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, UsageError
 from aftersales_desk.i18n import _, current_language
 from aftersales_desk.reports.counts import CountPaper, write_paper
-from aftersales_desk.services.archive_files import ImportResult, RowError, cell_text
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.counts import (
     MAX_ENTRY,
@@ -34,6 +33,7 @@ from aftersales_desk.services.counts import (
 )
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
+from aftersales_desk.services.xlsx_io import ImportResult, RowError, cell_text
 
 # field → (English header, Chinese header)
 SHEET_COLUMNS: list[tuple[str, str, str]] = [

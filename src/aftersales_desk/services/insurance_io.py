@@ -31,14 +31,6 @@ from aftersales_desk.domain.money import MINOR_PER_UNIT, parse_money
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _, current_language
-from aftersales_desk.services.archive_files import (
-    ImportResult,
-    RowError,
-    _load_rows,
-    cell_date,
-    cell_text,
-    write_import_report,
-)
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.insurance import (
     BUSINESS_ZH,
@@ -55,6 +47,13 @@ from aftersales_desk.services.insurance import (
     policy_query,
 )
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
+from aftersales_desk.services.xlsx_io import (
+    ImportResult,
+    RowError,
+    cell_date,
+    cell_text,
+    load_rows,
+)
 
 # field → (English header, Chinese header, other accepted spellings); export writes the first two
 POLICY_COLUMNS: list[tuple[str, str, str, tuple[str, ...]]] = [
@@ -144,11 +143,19 @@ def header_label(field_name: str) -> str:
 
 @dataclass
 class PolicyImportResult(ImportResult):
-    """``ImportResult`` with the policy counts (the customer/vehicle counts stay zero)."""
+    """``ImportResult`` with the policy counts."""
 
     policies_added: int = 0
     policies_updated: int = 0
     policies_unchanged: int = 0
+
+    def summary(self) -> list[tuple[str, Any]]:
+        return [
+            *super().summary(),
+            (_("Policies added"), self.policies_added),
+            (_("Policies updated"), self.policies_updated),
+            (_("Policies unchanged"), self.policies_unchanged),
+        ]
 
 
 # --- reading cells ------------------------------------------------------------------------------
@@ -252,7 +259,7 @@ def import_policies(
     """Read ``path`` and record its valid rows in one transaction (nothing when ``dry_run``).
     An unreadable file raises ``UsageError`` before anything is written."""
     require(actor, Permission.EDIT_POLICIES)
-    rows = _load_rows(Path(path))
+    rows = load_rows(Path(path))
     header_at, mapping, written = _find_header(rows)
     result = PolicyImportResult(dry_run=dry_run)
     data_rows: list[_Row] = []
@@ -463,26 +470,6 @@ def _find_vehicle(s, branch: uuid.UUID | None, vin: str, plate: str) -> Vehicle 
             select(Vehicle).where(Vehicle.branch_id == branch, Vehicle.plate == plate).limit(1)
         ).first()
     return None
-
-
-def write_policy_import_report(result: PolicyImportResult, out: Path) -> None:
-    """The import report (shared layout), with the policy counts in its summary."""
-    from openpyxl import load_workbook
-
-    write_import_report(result, out)
-    wb = load_workbook(out)
-    ws = wb.active
-    # rows 2–5 of the shared summary count customers and vehicles: put the policies there
-    counts = [
-        (_("Policies added"), result.policies_added),
-        (_("Policies updated"), result.policies_updated),
-        (_("Policies unchanged"), result.policies_unchanged),
-    ]
-    for i, (label, value) in enumerate(counts):
-        ws.cell(2 + i, 1, label)
-        ws.cell(2 + i, 2, value)
-    ws.delete_rows(5)
-    wb.save(out)
 
 
 # --- export --------------------------------------------------------------------------------------

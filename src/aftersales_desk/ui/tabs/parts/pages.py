@@ -37,10 +37,11 @@ from aftersales_desk.services.documents import DOC_TITLES, DocRow, DocumentServi
 from aftersales_desk.services.old_parts import TEST_RESULTS, OldParts
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.parts_catalog import PartRow, PartsCatalog
-from aftersales_desk.services.parts_io import ImportResult, export_parts, import_parts
+from aftersales_desk.services.parts_io import export_parts, import_parts
 from aftersales_desk.services.parts_reports import BUILDERS, write_report
 from aftersales_desk.services.parts_settings import parts_settings, save_parts_settings
 from aftersales_desk.services.tools import ToolRegister
+from aftersales_desk.services.xlsx_io import ImportResult
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.parts.dialogs import (
