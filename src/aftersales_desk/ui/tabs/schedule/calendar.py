@@ -39,7 +39,7 @@ from aftersales_desk.ui.tabs.schedule.clocks import step_text
 from aftersales_desk.ui.tabs.schedule.dialogs import (
     from_qdate,
 )
-from aftersales_desk.ui.tabs.schedule.tab import AREA, _table
+from aftersales_desk.ui.tabs.schedule.tab import AREA, _page_of, _table
 
 
 class CalendarPage(QWidget):
@@ -64,7 +64,7 @@ class CalendarPage(QWidget):
                 Column("working", N_("Kind"), lambda w: _("working day") if w else _("day off")),
                 Column("note", N_("Note")),
             ],
-            self.service.calendar_day_page,
+            _page_of([]),  # nothing is read until the page is first shown (see refresh)
         )
         self.view = _table(self.model)
         self.view.setColumnWidth(0, 140)
@@ -94,7 +94,7 @@ class CalendarPage(QWidget):
         layout.addWidget(self.settings_box)
 
     def refresh(self) -> None:
-        self.model.reload()
+        self.model.reload(self.service.calendar_day_page)
         self.settings_box.refresh()
 
     def on_set(self) -> None:
