@@ -161,3 +161,28 @@ def test_the_manager_sees_escalations_and_their_reasons(qtbot, db, admin, make_a
         assert "厂家配件缺货" in window._posted["schedule_clocks"].toolTip()
         traveller.move_to(at(26, 9, 31))
         window.close()
+
+
+def test_pages_read_only_when_first_shown(qtbot, db, admin):
+    from datetime import date
+
+    from aftersales_desk.services.schedule import ScheduleService
+    from aftersales_desk.ui.context import AppContext
+    from aftersales_desk.ui.tabs.schedule.tab import ScheduleTab
+    from aftersales_desk.ui.tasks import Ops
+
+    ScheduleService(db, admin).set_day(date(2027, 10, 1), working=False, note="国庆节")
+    ctx = AppContext(db=db, actor=admin, ops=Ops())
+    tab = ScheduleTab(ctx)
+    qtbot.addWidget(tab)
+    tab.show()
+    _settle(qtbot, ctx)
+    assert tab._clocks is None  # the clocks page is not even built yet
+    assert tab.calendar.model.rowCount() == 0  # nor the calendar read
+    tab.pages.setCurrentWidget(tab.calendar)
+    _settle(qtbot, ctx)
+    assert tab.calendar.model.rowCount() == 1
+    assert tab.calendar.model.row(0).note == "国庆节"
+    tab.pages.setCurrentWidget(tab.clocks_holder)
+    _settle(qtbot, ctx)
+    assert tab._clocks is not None and tab.clocks.model.rowCount() == 0  # no open orders

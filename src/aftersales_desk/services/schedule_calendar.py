@@ -115,7 +115,7 @@ class CalendarMixin(ScheduleBase):
 
     def update_settings(self, new: ScheduleSettings) -> None:
         """Change the branch's schedule settings, all or none (managers and admins)."""
-        from aftersales_desk.services.service_clocks import check_limits
+        from aftersales_desk.services.service_clocks_rules import check_limits
         from aftersales_desk.services.settings import SettingsService
 
         require(self.actor, Permission.EDIT_BRANCH_SETTINGS)
@@ -151,7 +151,7 @@ class CalendarMixin(ScheduleBase):
         branch's ``schedule_sla_working_hours`` is on, with the branch's limits
         (``schedule_sla_minutes``). ``services.service_clocks`` feeds real work orders into it.
         """
-        from aftersales_desk.services.service_clocks import clock_rules
+        from aftersales_desk.services.service_clocks_rules import clock_rules
 
         with self.db.uow(self.actor) as uow:
             rules = clock_rules(uow.session, self.branch_id)

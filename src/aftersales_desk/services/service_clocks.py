@@ -9,18 +9,16 @@ sees them.
 
 The rules are ``domain.sla.ServiceClock``; this module replays a work order's facts into it: the
 archive's ``opened_at``/``dispatched_at``/``closed_at`` and the ``work_order_clock_events``
-ledger (milestones, pauses, escalations, who and when).
+ledger (milestones, pauses, escalations, who and when). The branch's rules and the replay are in
+``service_clocks_rules``; the demo filler and ``ls clocks`` in ``service_clocks_exports``.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -32,17 +30,14 @@ from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import as_utc, utcnow
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.domain.sla import (
-    CHAIN,
     PauseReason,
     ServiceClock,
     Stage,
     StageState,
     StageStatus,
-    WorkingHours,
 )
 from aftersales_desk.errors import RefusedError, ValidationError
-from aftersales_desk.i18n import N_, _
-from aftersales_desk.services import demo, listing
+from aftersales_desk.i18n import _
 from aftersales_desk.services.archive_work_orders import (
     OPEN_STATUSES,
     add_clock_event,
@@ -52,119 +47,17 @@ from aftersales_desk.services.archive_work_orders import (
 )
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.pages import Page
-from aftersales_desk.services.schedule_common import _calendar, _settings, _zone
-
-log = logging.getLogger(__name__)
-MAX_CLOCK_NOTE = 500
-# The steps marked on the clocks page (dispatching is the archive's 派工, closing its 结单).
-MARKED_STAGES: dict[Stage, str] = {
-    Stage.CONTACT: "contacted",
-    Stage.ON_SITE: "on_site",
-    Stage.FOLLOW_UP: "follow_up",
-}
-STAGE_OF_KIND = {kind: stage for stage, kind in MARKED_STAGES.items()}
-EVENT_LABELS = {
-    "contacted": N_("Customer contacted"),
-    "on_site": N_("On site / first feedback"),
-    "follow_up": N_("Progress followed up"),
-    "pause": N_("Paused"),
-    "resume": N_("Resumed"),
-    "escalation": N_("Escalated"),
-}
-
-
-def event_label(kind: str) -> str:
-    return _(EVENT_LABELS.get(kind, kind))
-
-
-@dataclass(frozen=True, slots=True)
-class ClockRules:
-    """A branch's clock rules, read once per use case."""
-
-    chain: tuple[tuple[Stage, timedelta], ...]
-    hours: WorkingHours | None
-    escalate_after: timedelta
-    tz: ZoneInfo
-
-
-def check_limits(minutes: Any, days: Any) -> None:
-    """The branch's chain: five growing positive numbers of minutes; escalation after 1–365 days."""
-    if (
-        not isinstance(minutes, list)
-        or len(minutes) != len(CHAIN)
-        or not all(isinstance(m, int) and m > 0 for m in minutes)
-        or sorted(minutes) != minutes
-    ):
-        raise ValidationError(
-            _(
-                "The service clock limits must be five growing numbers of minutes "
-                "(dispatch, contact, on site, follow-up, close)."
-            ),
-            field="schedule_sla_minutes",
-        )
-    if not isinstance(days, int) or not 1 <= days <= 365:
-        raise ValidationError(
-            _("Orders are escalated after 1 to 365 days."), field="schedule_escalate_days"
-        )
-
-
-def clock_rules(s: Session, branch_id: uuid.UUID | None) -> ClockRules:
-    conf = _settings(s, branch_id)
-    tz = _zone(str(conf["schedule_timezone"]))
-    minutes, days = conf["schedule_sla_minutes"], conf["schedule_escalate_days"]
-    check_limits(minutes, days)
-    chain = tuple(
-        (stage, timedelta(minutes=m)) for (stage, _d), m in zip(CHAIN, minutes, strict=True)
-    )
-    hours = None
-    if conf["schedule_sla_working_hours"]:
-        cal = _calendar(s, branch_id, bool(conf["schedule_public_holidays"]))
-        try:
-            start = time.fromisoformat(str(conf["schedule_work_start"]))
-            end = time.fromisoformat(str(conf["schedule_work_end"]))
-            hours = WorkingHours(start, end, cal, tz)
-        except ValueError as exc:
-            raise ValidationError(
-                _("The branch's working hours are not valid: {error}").format(error=exc),
-                field="schedule_work_start",
-            ) from None
-    return ClockRules(chain, hours, timedelta(days=days), tz)
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """A work order's columns the clock needs, read inside the unit of work."""
-
-    opened_at: datetime
-    dispatched_at: datetime | None
-    closed_at: datetime | None
-    status: str
-
-
-def replay(facts: _Facts, events: Iterable[Any], rules: ClockRules) -> ServiceClock:
-    """The order's clock from its stored facts, in the order they happened."""
-    clock = ServiceClock(opened_at=facts.opened_at, hours=rules.hours, chain=rules.chain)
-    if facts.dispatched_at is not None:
-        clock.reach(Stage.DISPATCH, max(as_utc(facts.dispatched_at), clock.opened_at))
-    for e in events:
-        try:
-            if e.kind in STAGE_OF_KIND:
-                clock.reach(STAGE_OF_KIND[e.kind], e.at)
-            elif e.kind == "pause":
-                clock.pause(e.at, e.reason)
-            elif e.kind == "resume":
-                clock.resume(e.at)
-            elif e.kind == "escalation":
-                clock.escalate(e.at, e.note)
-        except ValueError:  # checked when recorded; a row synced from elsewhere may not fit
-            log.warning("work order clock event %s/%s does not fit; skipped", e.id, e.seq)
-    if facts.closed_at is not None and facts.status == "closed":
-        # Closing is the archive's; it may close an order whose steps were never marked here.
-        at = max(as_utc(facts.closed_at), *clock.reached.values(), clock.opened_at)
-        if clock.paused:
-            clock.pauses[-1].end = at
-        clock.reached[Stage.CLOSE] = at
-    return clock
+from aftersales_desk.services.service_clocks_rules import (
+    MARKED_STAGES,
+    MAX_CLOCK_NOTE,
+    ClockRules,
+    _Brief,
+    _brief,
+    _Facts,
+    clock_rules,
+    event_label,
+    replay,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,37 +229,6 @@ def _rows(s: Session, rules: ClockRules, found: list[Any], now: datetime) -> lis
         clock = replay(_facts(r), events[r.id], rules)
         out.append(_row(r, clock, rules, now))
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Brief:
-    """What the overdue count needs of one order, valid while ``key`` holds."""
-
-    key: tuple[Any, ...]  # (status, dispatched_at, last event's seq)
-    due: datetime | None  # running: when the step due next turns overdue
-    paused_late: bool  # stopped after its step was already due
-    since: datetime  # for the order of the list: when it turned (or stopped) overdue
-    reason_given: bool
-
-    def overdue(self, now: datetime) -> bool:
-        return self.paused_late or (self.due is not None and self.due < now)
-
-
-def _brief(key: tuple[Any, ...], clock: ServiceClock, rules: ClockRules) -> _Brief:
-    reason = bool(clock.escalations)
-    nxt = (
-        None
-        if clock.closed
-        else next((lim for st, lim in rules.chain if st not in clock.reached), None)
-    )
-    if nxt is None:
-        return _Brief(key, None, False, clock.opened_at, reason)
-    if clock.paused:
-        start = clock.pauses[-1].start
-        counted, _d = clock.measure([start], [])
-        return _Brief(key, None, counted[0] > nxt, start, reason)
-    _c, (due,) = clock.measure([], [nxt])
-    return _Brief(key, due, False, due or clock.opened_at, reason)
 
 
 class ServiceClockService:
@@ -634,90 +496,5 @@ class ServiceClockService:
         return self.get(work_order_id)
 
 
-def _fmt_delta(value: timedelta | None) -> int | None:
-    return None if value is None else int(value.total_seconds() // 60)
-
-
-# --- demo: the open work orders' clocks as a busy front desk leaves them -----------------------
-@demo.register
-def _demo_clocks(ctx: demo.DemoContext) -> None:
-    notes = {
-        "contacted": ("已电话联系用户，约定上门时间", "用户要求下午到店", "已短信通知用户"),
-        "on_site": ("技师已上门检测", "已到店初检，反馈用户", "已远程指导，待上门"),
-        "follow_up": (
-            "已回访维修进度",
-            "向用户说明配件到货时间",
-        ),
-    }
-    PARTS = PauseReason.WAITING_FOR_PARTS.value
-    reasons = ("厂家配件缺货，已报区域经理", "用户出差，约下周上门", "疑难故障，等待厂家技术支持")
-    with ctx.db.uow(ctx.actor, write=True) as uow:
-        s = uow.session
-        orders = list(
-            s.scalars(
-                select(WorkOrder)
-                .where(
-                    WorkOrder.branch_id == ctx.actor.branch_id,
-                    WorkOrder.status.in_(OPEN_STATUSES),
-                )
-                .order_by(WorkOrder.number)
-            )
-        )
-        have = set(s.scalars(select(WorkOrderClockEvent.work_order_id).distinct()))
-        now = utcnow()
-        for wo in orders:
-            if wo.id in have or wo.dispatched_at is None:
-                continue
-            t = as_utc(wo.dispatched_at)
-            events: list[tuple[str, datetime, str, str]] = []
-            for kind, after in (("contacted", 50), ("on_site", 60 * 20), ("follow_up", 60 * 40)):
-                t = t + timedelta(minutes=ctx.rng.randint(after // 2, after * 3 // 2))
-                if t >= now or ctx.rng.random() < 0.3:
-                    break
-                events.append((kind, t, "", ctx.rng.choice(notes[kind])))
-            last = max([as_utc(wo.dispatched_at), *(e[1] for e in events)])
-            if wo.status == "waiting_parts":
-                events.append(("pause", min(now, last + timedelta(minutes=30)), PARTS, ""))
-            if now - as_utc(wo.opened_at) > timedelta(days=3) and ctx.rng.random() < 0.6:
-                events.append(("escalation", now, "", ctx.rng.choice(reasons)))
-            for seq, (kind, when, reason, note) in enumerate(events, 1):
-                s.add(
-                    WorkOrderClockEvent(
-                        branch_id=wo.branch_id, work_order_id=wo.id, seq=seq, kind=kind,
-                        reason=reason, note=note, at=when, by_id=ctx.actor.user_id,
-                        by=ctx.actor.display_name or ctx.actor.username,
-                    )
-                )  # fmt: skip
-        uow.commit()
-
-
-# --- ls clocks ------------------------------------------------------------------------------------
-@listing.register("clocks")
-def _ls_clocks(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    svc = ServiceClockService(db, actor)
-    escalated = filters.get("escalated", "").lower() in ("1", "true", "yes")
-    overdue = filters.get("overdue", "").lower() in ("1", "true", "yes")
-    cursor = None
-    while True:
-        page = svc.page(cursor, 500, escalated_only=escalated)
-        for r in page.rows:
-            if overdue and not r.overdue:
-                continue
-            yield {
-                "work_order_id": str(r.id),
-                "number": r.number,
-                "customer": r.customer_name,
-                "plate": r.plate,
-                "status": r.status,
-                "opened_at": listing.iso(r.opened_at),
-                "step": r.stage.value if r.stage else None,
-                "deadline": listing.iso(r.deadline),
-                "minutes_left": _fmt_delta(r.remaining),
-                "state": r.state.value if r.state else None,
-                "paused": r.pause_reason.value if r.pause_reason else None,
-                "escalate": r.escalate,
-                "escalation_reason": r.escalation_reason,
-            }
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+# Registers the demo filler and ``ls clocks``; they need ``ServiceClockService`` above.
+from aftersales_desk.services import service_clocks_exports  # noqa: E402, F401
