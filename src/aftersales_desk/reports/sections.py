@@ -8,6 +8,7 @@ so a manager can go on calculating with them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,10 @@ def _pdf_chart(ch: Chart, section: Section, font: str) -> Any:
     bc.valueAxis.valueMin = 0
     if ch.percent:
         bc.valueAxis.valueMax = 100
+    else:  # counts: whole-number steps
+        top = max([v for series in data for v in series] + [1])
+        bc.valueAxis.valueStep = max(1, math.ceil(top / 5))
+        bc.valueAxis.valueMax = bc.valueAxis.valueStep * math.ceil(top / bc.valueAxis.valueStep)
     for i, colour in enumerate(palette[: len(data)]):
         bc.bars[i].fillColor = colour
     d.add(bc)

@@ -7,7 +7,7 @@ closed form has its second callback."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from aftersales_desk.services.callback_rules import (
     work_calendar,
 )
 from aftersales_desk.services.callbacks import (
+    SURVEY_RULES,
     CallbackService,
     _apply_call,
     _insert_candidates,
@@ -52,6 +53,14 @@ COMPLAINTS = [
     "配件价格偏贵",
 ]
 PRAISE = ["服务很好", "师傅讲解很清楚", "速度快", "", "", "", "满意", "下次还来"]
+LOST_SAID = [
+    ("moved", "已搬到外地"),
+    ("sold", "车已经卖了"),
+    ("price", "觉得保养价格偏高"),
+    ("competitor", "在家附近的修理厂保养"),
+    ("distance", "离店太远"),
+    ("quality", "上次维修不满意"),
+]
 ACTIONS = [
     "安排技师复查并免费处理",
     "向客户说明工时标准并致歉",
@@ -104,6 +113,7 @@ def _fill(ctx: DemoContext) -> None:
     clerk = ctx.users.get("zhangli", ctx.actor)
     svc = CallbackService(ctx.db, clerk)
     today = svc.today()
+    svc.generate(today - timedelta(days=30))  # a month of history: calls already made
     svc.generate(today)
     with ctx.db.uow(clerk, write=True) as uow:
         s = uow.session
@@ -156,6 +166,25 @@ def _fill(ctx: DemoContext) -> None:
                     complaint=False,
                     note="空号",
                     retry_on=None,
+                )
+                continue
+            if cb.rule not in SURVEY_RULES:  # a reminder or a lost customer: what they said
+                reason, said = (
+                    rng.choice(LOST_SAID) if cb.rule == "lost" else ("", "好的，下周预约")
+                )
+                _apply_call(
+                    s,
+                    clerk,
+                    cb,
+                    "reached",
+                    at=at,
+                    local_day=day,
+                    answers=None,
+                    comment=said,
+                    complaint=False,
+                    note="",
+                    retry_on=None,
+                    lost_reason=reason,
                 )
                 continue
             qn = scripts["club" if cb.customer_id in club else "standard"]
