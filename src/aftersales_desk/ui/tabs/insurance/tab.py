@@ -131,7 +131,7 @@ POLICY_COLUMNS = [
     Column("salesperson", N_("Salesperson")),
     Column("business", N_("New or renewal"), business_label),
     Column("payment", N_("Payment"), payment_label),
-    Column("renewal_status", N_("Renewal"), renewal_label),
+    Column("renewal_status", N_("Renewal state"), renewal_label),
 ]
 
 
@@ -203,7 +203,7 @@ class PoliciesPage(_Page):
                 Column("end_date", N_("End date"), _iso),
                 Column("premium_minor", N_("Premium"), _money, align_right=True),
                 Column("coverages", N_("Coverages"), coverage_labels),
-                Column("renewal_status", N_("Renewal"), renewal_label),
+                Column("renewal_status", N_("Renewal state"), renewal_label),
             ],
             _rows_page([]),
         )
@@ -315,7 +315,7 @@ class PipelinePage(_Page):
             [
                 Column("end_date", N_("Ends"), _iso),
                 Column("days_left", N_("Days left"), align_right=True),
-                Column("renewal_status", N_("Renewal"), renewal_label),
+                Column("renewal_status", N_("Renewal state"), renewal_label),
                 Column("plate", N_("Plate")),
                 Column("customer_name", N_("Customer")),
                 Column("phone", N_("Phone")),
