@@ -214,3 +214,25 @@ def test_the_manager_adds_an_insurer_the_clerk_does_not_see_the_button(
     qtbot.addWidget(clerk_tab)
     assert clerk_tab.policies.btn_insurers.isHidden()
     _settle(qtbot, clerk_tab.ctx)
+
+
+def test_pipeline_opens_with_a_screenful_and_pages_on_in_order(qtbot, ctx, db, admin):
+    from aftersales_desk.ui.tabs.insurance.tab import OPEN_ROWS, PipelinePage
+    from tests.insurance_helpers import policy_input
+
+    svc = InsuranceService(db, admin)
+    today = svc.today()
+    for i in range(OPEN_ROWS + 15):
+        _c, v = add_vehicle(db, admin, f"京A{i:05d}")
+        start = today - timedelta(days=330 - i % 40)  # ends in 34 … 73 days
+        svc.create_policy(policy_input(db, admin, f"P{i:03d}", v, start))
+    page = PipelinePage(ctx, svc)
+    qtbot.addWidget(page)
+    _settle(qtbot, ctx)
+    model = page.model
+    while model.canFetchMore():
+        model.fetchMore()
+    rows = [model.row(r) for r in range(model.rowCount())]
+    assert len(rows) == OPEN_ROWS + 15 == len({r.id for r in rows})
+    assert [(r.end_date, r.id.hex) for r in rows] == sorted((r.end_date, r.id.hex) for r in rows)
+    assert page.counts["d90"] + page.counts["d60"] + page.counts["d30"] == len(rows)

@@ -97,7 +97,7 @@ def renewals_report(db: Database, actor: Actor, period: Period) -> TableReport:
             _("Phone"),
             _("Plate"),
             _("Premium"),
-            _("Renewal"),
+            _("Renewal state"),
             _("Renewed by"),
             _("Reason / note"),
         ],

@@ -65,6 +65,7 @@ from aftersales_desk.ui.tabs.insurance.dialogs import (
 
 AREA = "insurance"
 PAGE_SIZE = 200
+OPEN_ROWS = 60  # the first read of the pipeline: a screenful and more; scrolling pages on
 BUCKET_COLOURS = {
     "expired": QColor("#f8d7da"),
     "d30": QColor("#fff3cd"),
@@ -130,7 +131,7 @@ POLICY_COLUMNS = [
     Column("salesperson", N_("Salesperson")),
     Column("business", N_("New or renewal"), business_label),
     Column("payment", N_("Payment"), payment_label),
-    Column("renewal_status", N_("Renewal"), renewal_label),
+    Column("renewal_status", N_("Renewal state"), renewal_label),
 ]
 
 
@@ -202,7 +203,7 @@ class PoliciesPage(_Page):
                 Column("end_date", N_("End date"), _iso),
                 Column("premium_minor", N_("Premium"), _money, align_right=True),
                 Column("coverages", N_("Coverages"), coverage_labels),
-                Column("renewal_status", N_("Renewal"), renewal_label),
+                Column("renewal_status", N_("Renewal state"), renewal_label),
             ],
             _rows_page([]),
         )
@@ -309,12 +310,12 @@ class PipelinePage(_Page):
         super().__init__(ctx, service)
         self.today: date | None = None
         self.counts: dict[str, int] = {}
-        self._read(None, False, PAGE_SIZE)
+        self._read(None, False, OPEN_ROWS)
         self.model = PipelineModel(
             [
                 Column("end_date", N_("Ends"), _iso),
                 Column("days_left", N_("Days left"), align_right=True),
-                Column("renewal_status", N_("Renewal"), renewal_label),
+                Column("renewal_status", N_("Renewal state"), renewal_label),
                 Column("plate", N_("Plate")),
                 Column("customer_name", N_("Customer")),
                 Column("phone", N_("Phone")),
@@ -381,7 +382,7 @@ class PipelinePage(_Page):
         )
 
     def refresh(self) -> None:
-        self._read(self.cb_bucket.currentData(), self.chk_closed.isChecked(), PAGE_SIZE)
+        self._read(self.cb_bucket.currentData(), self.chk_closed.isChecked(), OPEN_ROWS)
 
     def _read(self, bucket: str | None, closed: bool, limit: int) -> None:
         """The first page off the UI thread; the bucket counts right after it (counting every
