@@ -161,12 +161,15 @@ def test_a_rule_is_one_register_call(db, admin, archive):
     def renewal(s, branch_id, today):
         return [Candidate(key=f"ins:{cid}:2026", customer_id=cid, due_on=today, note="续保")]
 
+    built_in = RULES.get("insurance")  # the insurance module's rule, put back afterwards
     register_rule("insurance", "Insurance renewal", renewal)
     try:
         assert CallbackService(db, admin).generate(date(2026, 6, 1)).added == {"insurance": 1}
         assert CallbackService(db, admin).generate(date(2026, 6, 2)).total == 0
     finally:
         RULES.pop("insurance")
+        if built_in is not None:
+            RULES["insurance"] = built_in
 
 
 def test_outcomes_attempts_and_retries(db, admin, archive, make_actor):

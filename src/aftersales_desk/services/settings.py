@@ -75,7 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "callbacks_rules": ["visit", "second", "maintenance", "lost", "insurance"],  # enabled rules
     "callbacks_lookback_days": 60,  # visits and closed forms this far back are still called
     "callbacks_second_days": 2,  # working days after a form is closed
-    "callbacks_maintenance_lead_days": 7,  # remind this many days before maintenance is due
+    "callbacks_maintenance_lead_days": 7,
+    "callbacks_renewal_days": 30,  # call about a renewal when the policy ends within this many days  # remind this many days before maintenance is due
     "callbacks_km_per_day": 40,  # mileage rate when a vehicle's own is unknown
     "callbacks_upcoming_days": 7,  # how far ahead the queue shows upcoming calls
     "callbacks_lost_max_days": 730,  # lost customers whose last visit is older are not called
