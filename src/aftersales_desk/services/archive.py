@@ -987,16 +987,18 @@ class ArchiveService:
         overdue: list[tuple[int, uuid.UUID, date, date]] = []
         active = [0] * len(spans)
         lost = [0] * len(spans)
+        first_start = min((start for start, _end in spans), default=None)
         for n, (vid, since, history) in enumerate(self._histories(s, until)):
             if n % 20000 == 0:
                 progress.step(n, total, _("Finding lost customers…"))
+            stats = summarise(history, since)
+            expected = expected_after(stats, **rules)
             if today is not None:
-                stats = summarise(history, since)
-                expected = expected_after(stats, **rules)
                 days = (today - expected).days
                 if days > margin:
                     overdue.append((days, vid, stats.last.day, expected))
-            if spans:
+            # lost for good before the first month: active in none of them (most lost vehicles)
+            if first_start is not None and (expected - first_start).days + margin >= 0:
                 lapsed = lapses(history, since=since, margin_days=margin, **rules)
                 for i, (start, end) in enumerate(spans):
                     was_active, was_lost = churn_in_month(lapsed, start, end)
