@@ -1289,6 +1289,7 @@ class StockCounts:
                         note=reasons.get(reason, ""),
                     )
                 )
+            lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
             conn.exec_driver_sql(
                 "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
                 " to_bin_id, qty, unit_price, discount, amount, original_line_id)"

@@ -384,6 +384,9 @@ def post_hex_moves(
                 m.note[:200],
             )
         )
+    # in the order of the (branch, part, at) index: its pages are then visited one after the
+    # other instead of at random (the same goes for the cache updates by key below)
+    rows.sort(key=lambda r: r[5])
     conn.exec_driver_sql(
         "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
         "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
@@ -391,7 +394,7 @@ def post_hex_moves(
         rows,
     )
     new_bals = [(v[0], branch, p, n, v[1]) for (p, n), v in bals.items() if v[3] and not v[2]]
-    old_bals = [(v[1], v[0]) for v in bals.values() if v[3] and v[2]]
+    old_bals = sorted(((v[1], v[0]) for v in bals.values() if v[3] and v[2]), key=lambda r: r[1])
     if new_bals:
         conn.exec_driver_sql(
             "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
@@ -405,7 +408,10 @@ def post_hex_moves(
         for p, v in parts.items()
         if v[7] and not v[6]
     ]
-    old_ps = [(v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]]
+    old_ps = sorted(
+        ((v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]),
+        key=lambda r: r[5],
+    )
     if new_ps:
         conn.exec_driver_sql(
             "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
