@@ -250,6 +250,20 @@ def test_posted_count_is_read_only_and_adjusts_stock(db, admin, shop, make_actor
     assert PartsCatalog(db, admin).get(p1).on_hand == 7
     moves = docs.movements_of(doc)
     assert moves == [("P0001", "A-01", -3, -750, False)]
+    # the bulk-written document line has its audit entry, as an ORM insert would
+    from sqlalchemy import select
+
+    from aftersales_desk.data.models import AuditEntry
+
+    with db.uow(admin) as uow:
+        entry = uow.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "stock_document_lines",
+                AuditEntry.username == keeper.username,
+            )
+        ).one()
+        assert entry.after["qty"] == -3 and entry.after["part_id"] == str(p1)
+        assert entry.username == keeper.username and entry.action == "insert"
     view = counts.view(number)
     assert (view.status, view.document) == ("posted", doc)
     with pytest.raises(RefusedError):

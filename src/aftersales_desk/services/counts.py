@@ -20,7 +20,6 @@ approval, posting — while the counter keeps issuing parts.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
-from aftersales_desk.services.stock import Move, post_moves_bulk, sqlite_time
+from aftersales_desk.services.stock import HexMove, post_hex_moves, sqlite_time
 
 STATUS_LABELS = {
     "open": N_("Counting"),
@@ -265,6 +264,11 @@ class _Light:
     number: str
     status: str
     branch_id: uuid.UUID
+
+
+def _dashed(h: str) -> str:
+    """A 32-digit hex key written as ``str(uuid.UUID(h))`` writes it."""
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _need_status(cs: Any, *statuses: str) -> None:
@@ -1217,13 +1221,13 @@ class StockCounts:
 
     def _post_lines(self, s: Session, cs: CountSession, conn: Any, progress: Progress) -> str:
         """The adjustment document, its lines, their audit entries and movements."""
-        rows = conn.exec_driver_sql(
+        rows = conn.connection.driver_connection.execute(
             "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
             " FROM stock_count_lines AS l JOIN parts AS p ON p.id = l.part_id"
             " LEFT JOIN part_stock AS ps ON ps.part_id = l.part_id AND ps.branch_id = ?"
             " WHERE l.session_id = ? AND l.variance != 0 ORDER BY l.line_no",
             (cs.branch_id.hex, cs.id.hex),
-        ).all()
+        ).fetchall()
         now = utcnow()
         doc_number = ""
         if rows:
@@ -1258,36 +1262,34 @@ class StockCounts:
                 cost = avg if avg else price
                 amount = abs(var) * cost
                 total += amount
-                line_id = uuid.UUID(f"{line_prefix}{i:08x}")  # in key order, see _freeze
-                lines.append((line_id.hex, doc_hex, i, pid, bid, var, cost, amount))
-                part_id, bin_id = uuid.UUID(pid), uuid.UUID(bid)
-                after = {
-                    "id": str(line_id),
-                    "document_id": doc_str,
-                    "line_no": i,
-                    "part_id": str(part_id),
-                    "bin_id": str(bin_id),
-                    "to_bin_id": None,
-                    "qty": var,
-                    "unit_price": cost,
-                    "discount": 0,
-                    "amount": amount,
-                    "original_line_id": None,
-                }
+                line_hex = f"{line_prefix}{i:08x}"  # in key order, see _freeze
+                lines.append((line_hex, doc_hex, i, pid, bid, var, cost, amount))
+                # what the session hook would record for an ORM insert of the line
                 audits.append(
-                    (f"{audit_prefix}{i:08x}", stamp, *who, str(line_id), json.dumps(after))
+                    (
+                        f"{audit_prefix}{i:08x}",
+                        stamp,
+                        *who,
+                        _dashed(line_hex),
+                        f'{{"id": "{_dashed(line_hex)}", "document_id": "{doc_str}", '
+                        f'"line_no": {i}, "part_id": "{_dashed(pid)}", '
+                        f'"bin_id": "{_dashed(bid)}", "to_bin_id": null, "qty": {var}, '
+                        f'"unit_price": {cost}, "discount": 0, "amount": {amount}, '
+                        '"original_line_id": null}',
+                    )
                 )
                 moves.append(
-                    Move(
-                        part_id,
-                        bin_id,
+                    HexMove(
+                        pid,
+                        bid,
                         var,
                         "adjust",
                         unit_cost=cost if var > 0 else None,
-                        line_id=line_id,
+                        line_id=line_hex,
                         note=reasons.get(reason, ""),
                     )
                 )
+            lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
             conn.exec_driver_sql(
                 "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
                 " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
@@ -1301,7 +1303,7 @@ class StockCounts:
                 " VALUES (?, ?, ?, ?, ?, ?, 'insert', 'stock_document_lines', ?, NULL, ?, '')",
                 audits,
             )
-            post_moves_bulk(s, self.actor, moves, document_id=doc.id, at=now)
+            post_hex_moves(s, self.actor, moves, document_id=doc.id, at=now)
             doc.total = total
             cs.document_id = doc.id
             doc_number = doc.number

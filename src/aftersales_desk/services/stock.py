@@ -241,6 +241,20 @@ def sqlite_time(value: datetime) -> str:
     return as_utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+@dataclass(frozen=True, slots=True)
+class HexMove:
+    """A ``Move`` with its keys as the 32-digit hex the database stores (bulk paths that read
+    the keys from the database need not parse them into UUIDs and back)."""
+
+    part_id: str
+    bin_id: str
+    qty: int
+    kind: str
+    unit_cost: int | None = None
+    line_id: str | None = None
+    note: str = ""
+
+
 def post_moves_bulk(
     s: Session,
     actor: Actor,
@@ -254,6 +268,35 @@ def post_moves_bulk(
     changes are written with executemany at the driver level (no ORM object, no per-value type
     processing). Runs in the caller's transaction; returns the number of movements written. The
     caller must not hold ORM copies of the touched cache rows (they change underneath)."""
+    return post_hex_moves(
+        s,
+        actor,
+        [
+            HexMove(
+                m.part_id.hex,
+                m.bin_id.hex,
+                m.qty,
+                m.kind,
+                m.unit_cost,
+                m.line_id.hex if m.line_id else None,
+                m.note,
+            )
+            for m in moves
+        ],
+        document_id=document_id,
+        at=at,
+    )
+
+
+def post_hex_moves(
+    s: Session,
+    actor: Actor,
+    moves: list[HexMove],
+    *,
+    document_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> int:
+    """``post_moves_bulk`` with hex keys (see ``HexMove``)."""
     if not moves:
         return 0
     branch_id = actor.branch_id
@@ -263,8 +306,9 @@ def post_moves_bulk(
     negative_ok = allow_negative(s, branch_id)
     seq = _next_seq(s, branch_id)
     conn = s.connection()
+    raw = conn.connection.driver_connection  # the transaction's own sqlite3 connection
     branch = branch_id.hex
-    part_ids = sorted({m.part_id.hex for m in moves})
+    part_ids = sorted({m.part_id for m in moves})
     ps_sql = (
         "SELECT id, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
         "FROM part_stock WHERE branch_id = ?"
@@ -279,10 +323,10 @@ def post_moves_bulk(
     # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
     parts: dict[str, list] = {
         r[1]: [r[0], r[2], r[3], r[4], r[5], r[6], True, False]
-        for r in conn.exec_driver_sql(ps_sql, params)
+        for r in raw.execute(ps_sql, params).fetchall()
     }
     bals: dict[tuple[str, str], list] = {
-        (r[1], r[2]): [r[0], r[3], True, False] for r in conn.exec_driver_sql(bal_sql, params)
+        (r[1], r[2]): [r[0], r[3], True, False] for r in raw.execute(bal_sql, params).fetchall()
     }
     rows = []
     user, device = actor.username, actor.device_id.hex if actor.device_id else None
@@ -291,7 +335,7 @@ def post_moves_bulk(
     for i, m in enumerate(moves):
         if m.kind not in KINDS:
             raise ValueError(m.kind)
-        p, b = m.part_id.hex, m.bin_id.hex
+        p, b = m.part_id, m.bin_id
         ps = parts.get(p)
         if ps is None:
             ps = parts[p] = [uuid.uuid4().hex, 0, 0, 0, None, None, False, False]
@@ -300,7 +344,7 @@ def post_moves_bulk(
             bal = bals[(p, b)] = [uuid.uuid4().hex, 0, False, False]
         qty = m.qty
         if qty < 0 and bal[1] + qty < 0 and not negative_ok:
-            _refuse_negative(s, m.part_id, m.bin_id, bal[1])
+            _refuse_negative(s, uuid.UUID(p), uuid.UUID(b), bal[1])
         if qty > 0 and m.unit_cost is not None:
             value = qty * m.unit_cost
         elif ps[1] + qty == 0:
@@ -334,12 +378,15 @@ def post_moves_bulk(
                 cost,
                 value,
                 doc,
-                m.line_id.hex if m.line_id else None,
+                m.line_id,
                 user,
                 device,
                 m.note[:200],
             )
         )
+    # in the order of the (branch, part, at) index: its pages are then visited one after the
+    # other instead of at random (the same goes for the cache updates by key below)
+    rows.sort(key=lambda r: r[5])
     conn.exec_driver_sql(
         "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
         "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
@@ -347,7 +394,7 @@ def post_moves_bulk(
         rows,
     )
     new_bals = [(v[0], branch, p, n, v[1]) for (p, n), v in bals.items() if v[3] and not v[2]]
-    old_bals = [(v[1], v[0]) for v in bals.values() if v[3] and v[2]]
+    old_bals = sorted(((v[1], v[0]) for v in bals.values() if v[3] and v[2]), key=lambda r: r[1])
     if new_bals:
         conn.exec_driver_sql(
             "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
@@ -361,7 +408,10 @@ def post_moves_bulk(
         for p, v in parts.items()
         if v[7] and not v[6]
     ]
-    old_ps = [(v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]]
+    old_ps = sorted(
+        ((v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]),
+        key=lambda r: r[5],
+    )
     if new_ps:
         conn.exec_driver_sql(
             "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
