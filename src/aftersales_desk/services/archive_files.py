@@ -42,7 +42,7 @@ from aftersales_desk.services.archive import (
 from aftersales_desk.services.archive_search import reindex
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
-from aftersales_desk.services.xlsx_io import (  # re-exported: other imports used them from here
+from aftersales_desk.services.xlsx_io import (
     HeaderRow,
     ImportResult,
     RowError,
@@ -53,25 +53,8 @@ from aftersales_desk.services.xlsx_io import (  # re-exported: other imports use
     find_header,
     is_empty,
     load_rows,
-    norm_header,
     row_values,
-    write_import_report,
 )
-
-# the names other modules used before xlsx_io existed (the integrator repoints them)
-_load_rows = load_rows
-_norm_header = norm_header
-
-__all__ = [
-    "ImportResult",
-    "RowError",
-    "cell_bool",
-    "cell_date",
-    "cell_int",
-    "cell_text",
-    "find_header",
-    "write_import_report",
-]
 
 # field → (English header, Chinese header, other accepted spellings)
 COLUMNS: list[tuple[str, str, str, tuple[str, ...]]] = [
