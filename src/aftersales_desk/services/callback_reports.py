@@ -652,7 +652,14 @@ def write_complaints(
 
 def write_churn(db: Database, actor: Actor, period: Period, out: Path, progress: Progress) -> None:
     _check(actor)
-    active, lost, rate = ArchiveService(db, actor).churn_rate(period.start.year, period.start.month)
+    # the month and the eleven before it: vehicles active at each month's start, lost in it
+    y, m = period.start.year, period.start.month
+    months = []
+    for _i in range(12):
+        months.append((y, m))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    trend = ArchiveService(db, actor).churn(months[::-1])
+    active, lost, rate = trend[-1].active, trend[-1].lost, trend[-1].rate
     with db.uow(actor) as uow:
         s = uow.session
         reasons = s.execute(
@@ -703,6 +710,13 @@ def write_churn(db: Database, actor: Actor, period: Period, out: Path, progress:
                 ],
                 [[active, lost, rate, len(calls), reached]],
                 percent_cols={2},
+            ),
+            Section(
+                _("The last twelve months"),
+                [_("Month"), _("Active at the start"), _("Lost in the month"), _("Churn rate")],
+                [[c.label, c.active, c.lost, c.rate] for c in trend],
+                percent_cols={3},
+                chart=Chart(_("Churn rate"), 0, [3], percent=True),
             ),
             Section(
                 _("Reasons found out"),
