@@ -451,21 +451,6 @@ class VersionRefused(RefusedError):
     pass
 
 
-def check_version(cur: Any, protocol: int, revision: str) -> None:
-    import psycopg
-
-    try:
-        cur.execute("SELECT sync_check(%s, %s)", (protocol, revision))
-    except psycopg.errors.RaiseException as exc:
-        raise VersionRefused(
-            _(
-                "The central database does not accept this program (sync protocol {protocol}, "
-                "schema {revision}); nothing was synced. Update the program on this computer. "
-                "Central says: {detail}"
-            ).format(protocol=protocol, revision=revision, detail=str(exc).splitlines()[0])
-        ) from exc
-
-
 def _request(cur: Any, protocol: int, revision: str, extra: str = "", params: tuple = ()) -> tuple:
     """Check the version and find the session's branch (plus ``extra`` select items over
     ``b``, the branch) in one statement; refuse clearly when either fails."""
