@@ -186,7 +186,6 @@ def _bench_noop(desk: Path, login_url: str, label: str) -> float:
     db = Database(desk)
     actor = local_actor(db)
     conn = central.connect(login_url)
-    client.sync(db, actor, login_url, connection=conn)  # push what is waiting
     # a desk that is in step with central: its cursor at the end of the log (pulling the
     # synthetic rows is what the download figure measures)
     with conn.cursor() as cur:
@@ -198,6 +197,7 @@ def _bench_noop(desk: Path, login_url: str, label: str) -> float:
             "UPDATE sync_state SET cursor_xid = ?, cursor_seq = ? WHERE id = 1", (xid, seq)
         )
         uow.commit()
+    client.sync(db, actor, login_url, connection=conn)  # push what is waiting
     t = measure(lambda: client.sync(db, actor, login_url, connection=conn), repeat=11)
     conn.close()
     db.dispose()
