@@ -185,3 +185,32 @@ def test_stock_movements_from_two_desks_all_arrive(desks, central_url):
     with psycopg.connect(central_url) as conn, pytest.raises(psycopg.Error, match="append-only"):
         conn.execute("UPDATE stock_movements SET qty = 0")
     assert central_rows(central_url, "SELECT count(*) FROM stock_movements")[0][0] == 4
+
+
+def test_a_run_of_inserts_with_one_bad_row_keeps_the_good_ones(desks, central_url):
+    a, b = desks
+    a.add_customer("R0003", "冯一")
+    a.sync()
+    branch = b.actor.branch_id.hex
+    conn = b.db.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        cur.executemany(  # one statement: consecutive inserts, pushed as one run
+            "INSERT INTO customers (id, branch_id, customer_no, name, kind, phone, phone2, "
+            "address, region, id_number, club_member, vip, consent_call, notes, created_at, "
+            "updated_at) VALUES (?, ?, ?, '批量', 'person', '', '', '', '', '', 0, 0, 1, '', "
+            "'2026-11-23 08:00:00.000000', '2026-11-23 08:00:00.000000')",
+            [(uuid.uuid4().hex, branch, f"R{i:04d}") for i in range(1, 7)],
+        )
+        cur.execute("COMMIT")
+    finally:
+        conn.close()
+    result = b.sync()
+    refused = [q for q in result.quarantined if not q.reason.startswith("Not applied")]
+    assert len(refused) == 1 and refused[0].cols["customer_no"] == "R0003"
+    assert "unique" in refused[0].reason.lower()
+    on_central = central_rows(
+        central_url, "SELECT customer_no FROM customers WHERE name = '批量' ORDER BY 1"
+    )
+    assert [r[0] for r in on_central] == ["R0001", "R0002", "R0004", "R0005", "R0006"]

@@ -451,21 +451,6 @@ class VersionRefused(RefusedError):
     pass
 
 
-def check_version(cur: Any, protocol: int, revision: str) -> None:
-    import psycopg
-
-    try:
-        cur.execute("SELECT sync_check(%s, %s)", (protocol, revision))
-    except psycopg.errors.RaiseException as exc:
-        raise VersionRefused(
-            _(
-                "The central database does not accept this program (sync protocol {protocol}, "
-                "schema {revision}); nothing was synced. Update the program on this computer. "
-                "Central says: {detail}"
-            ).format(protocol=protocol, revision=revision, detail=str(exc).splitlines()[0])
-        ) from exc
-
-
 def _request(cur: Any, protocol: int, revision: str, extra: str = "", params: tuple = ()) -> tuple:
     """Check the version and find the session's branch (plus ``extra`` select items over
     ``b``, the branch) in one statement; refuse clearly when either fails."""
@@ -532,7 +517,6 @@ def push_batch(
     applies nothing. Batches of a device must come in order (1, 2, …); a batch out of order is
     refused whole. A change central refuses goes to ``sync_quarantine`` with its reason; the
     rest of the batch is applied."""
-    import psycopg
 
     ack = Ack(batch_no=batch_no)
     with conn.transaction(), conn.cursor() as cur:
@@ -571,32 +555,143 @@ def push_batch(
             (device_id, batch_no, branch, len(changes), protocol, revision),
         )
         ack.skewed = abs(device_ms - server_ms) > max_skew_ms
-        for ch in changes:
-            try:
-                with conn.transaction():
-                    _apply(cur, ch, branch, device_id, batch_no, server_ms, max_skew_ms, ack)
-                ack.applied += 1
-            except (_Refuse, psycopg.Error) as exc:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                cur.execute(
-                    "INSERT INTO sync_quarantine (branch_id, device_id, batch_no, tbl, pk, op, "
-                    "cols, hlc, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        branch,
-                        device_id,
-                        batch_no,
-                        ch.tbl,
-                        ch.pk,
-                        ch.op,
-                        _jsonb(ch.cols),
-                        ch.hlc,
-                        reason[:400],
-                    ),
-                )
-                ack.quarantined.append(
-                    Quarantined(ch.tbl, ch.pk, ch.op, ch.cols, ch.hlc, reason[:400])
+        for run in _insert_runs(changes):
+            if len(run) > 1 and _bulk_insert(
+                conn, cur, run, branch, device_id, batch_no, server_ms, max_skew_ms, ack
+            ):
+                continue
+            for ch in run:
+                _apply_one_saved(
+                    conn, cur, ch, branch, device_id, batch_no, server_ms, max_skew_ms, ack
                 )
     return ack
+
+
+def _insert_runs(changes: list[Change]) -> list[list[Change]]:
+    """Consecutive inserts into one table with the same columns form a run (a first push or
+    an import is mostly that); every other change is a run of its own."""
+    runs: list[list[Change]] = []
+    key: tuple | None = None
+    for ch in changes:
+        k = (ch.tbl, tuple(ch.cols or ())) if ch.op == "I" else None
+        if k is not None and k == key and len(runs[-1]) < 1000:
+            runs[-1].append(ch)
+        else:
+            runs.append([ch])
+        key = k
+    return runs
+
+
+def _bulk_insert(
+    conn: Any,
+    cur: Any,
+    run: list[Change],
+    branch: uuid.UUID,
+    device_id: str,
+    batch_no: int,
+    server_ms: int,
+    max_skew_ms: int,
+    ack: Ack,
+) -> bool:
+    """Insert a run of new rows with a few pipelined statements. False (nothing written) when
+    the run needs the one-change-at-a-time path: a row already known, an invalid change."""
+    import psycopg
+
+    t = {t.name: t for t in cap.synced_tables()}.get(run[0].tbl)
+    if t is None or not cap.is_captured(t):
+        return False
+    ledger = t.name in _append_only()
+    try:
+        stamps = [clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms) for ch in run]
+    except ValueError:
+        return False
+    if not ledger:
+        cur.execute(
+            "SELECT 1 FROM sync_row_clocks WHERE tbl = %s AND pk = ANY(%s) LIMIT 1",
+            (t.name, [ch.pk for ch in run]),
+        )
+        if cur.fetchone() is not None:
+            return False
+    kinds = cap.column_kinds(t.name)
+    known = {c.name for c in t.c}
+    try:
+        with conn.transaction():
+            rows = []
+            for ch in run:
+                values = _with_defaults(t, {k: v for k, v in (ch.cols or {}).items() if k in known})
+                rows.append(values)
+            names = list(rows[0])
+            if any(list(r) != names for r in rows):
+                raise _Refuse("mixed columns")
+            cur.executemany(
+                f"INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
+                f"VALUES ({', '.join(['%s'] * len(names))})",
+                [[_pg_value(kinds[n], r[n]) for n in names] for r in rows],
+            )
+            logged = []
+            for ch, (eff, skewed) in zip(run, stamps, strict=True):
+                ack.skewed = ack.skewed or skewed
+                cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
+                logged.append((ch, eff.encode(), cols))
+            if not ledger:
+                cur.executemany(
+                    "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
+                    "VALUES (%s, %s, %s, %s)",
+                    [
+                        (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols}))
+                        for ch, hlc, cols in logged
+                    ],
+                )
+            cur.executemany(
+                "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, "
+                "batch_no) VALUES (%s, %s, %s, 'I', %s, %s, %s, %s)",
+                [
+                    (branch, t.name, ch.pk, _jsonb(cols), hlc, device_id, batch_no)
+                    for ch, hlc, cols in logged
+                ],
+            )
+    except (_Refuse, psycopg.Error):
+        return False
+    ack.applied += len(run)
+    return True
+
+
+def _apply_one_saved(
+    conn: Any,
+    cur: Any,
+    ch: Change,
+    branch: uuid.UUID,
+    device_id: str,
+    batch_no: int,
+    server_ms: int,
+    max_skew_ms: int,
+    ack: Ack,
+) -> None:
+    """One change under its own savepoint; a refused one goes to the quarantine."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            _apply(cur, ch, branch, device_id, batch_no, server_ms, max_skew_ms, ack)
+        ack.applied += 1
+    except (_Refuse, psycopg.Error) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        cur.execute(
+            "INSERT INTO sync_quarantine (branch_id, device_id, batch_no, tbl, pk, op, "
+            "cols, hlc, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                branch,
+                device_id,
+                batch_no,
+                ch.tbl,
+                ch.pk,
+                ch.op,
+                _jsonb(ch.cols),
+                ch.hlc,
+                reason[:400],
+            ),
+        )
+        ack.quarantined.append(Quarantined(ch.tbl, ch.pk, ch.op, ch.cols, ch.hlc, reason[:400]))
 
 
 def _jsonb(value: Any) -> Any:
@@ -744,14 +839,24 @@ def _apply(
     log("U", win, device_id)
 
 
-def _insert(cur: Any, t: Table, values: dict[str, Any]) -> None:
+def _with_defaults(t: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """The values plus the model's defaults for the columns a change does not carry (an older
+    device, device-local columns), in the table's column order."""
     kinds = cap.column_kinds(t.name)
-    values = dict(values)
+    out: dict[str, Any] = {}
     for c in t.c:
-        if c.name not in values:
+        if c.name in values:
+            out[c.name] = values[c.name]
+        else:
             default = cap.python_default(c)
             if default is not None:
-                values[c.name] = cap.to_wire(kinds[c.name], default)
+                out[c.name] = cap.to_wire(kinds[c.name], default)
+    return out
+
+
+def _insert(cur: Any, t: Table, values: dict[str, Any]) -> None:
+    kinds = cap.column_kinds(t.name)
+    values = _with_defaults(t, values)
     names = list(values)
     cur.execute(
         f"INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
