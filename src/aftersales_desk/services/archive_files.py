@@ -394,7 +394,7 @@ def import_customers(
                     for v in vs
                 ],
             )
-        reindex(s, touched, known)
+        reindex(s, touched, known, new={c["id"] for c in new_customers})
         audit.record(
             s,
             "import",

@@ -67,11 +67,16 @@ Known = dict[uuid.UUID, tuple[str, str, str, str, list[tuple[str, str, str]]]]
 
 
 def reindex(
-    session: Session, customer_ids: Iterable[uuid.UUID], known: Known | None = None
+    session: Session,
+    customer_ids: Iterable[uuid.UUID],
+    known: Known | None = None,
+    *,
+    new: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset(),
 ) -> None:
     """Rewrite the search rows of these customers (call after any change to them or their
     vehicles, in the same transaction). ``known`` may give (customer no., name, phone, phone 2,
-    [(plate, vin, engine no.)]) per customer when the caller holds them already (import)."""
+    [(plate, vin, engine no.)]) per customer when the caller holds them already (import);
+    ``new`` names customers inserted in this transaction, which have no search rows to delete."""
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return
@@ -102,7 +107,7 @@ def reindex(
     # runs for every customer of a 50k-row import, where SQLAlchemy's per-row binding shows.
     cursor = session.connection().connection.cursor()
     try:
-        hexes = [(cid.hex,) for cid in ids]
+        hexes = [(cid.hex,) for cid in ids if cid not in new]
         cursor.executemany("DELETE FROM archive_search WHERE customer_id = ?", hexes)
         cursor.executemany("DELETE FROM archive_search_keys WHERE customer_id = ?", hexes)
         cursor.executemany(
