@@ -69,7 +69,7 @@ def _build(path: Path) -> None:
 
 def _samples(path: Path, n: int = 20) -> dict[str, list[str]]:
     rng = random.Random(3)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     total = conn.execute("SELECT max(rowid) FROM archive_search").fetchone()[0]
     picks = []
     while len(picks) < n:
@@ -113,7 +113,7 @@ def main() -> bool:
         return ok
     header(f"archive: {CUSTOMERS} customers")
     path = _current(cached_db(f"archive-{CUSTOMERS}", _build))
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     counts = [
         conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("customers", "vehicles", "visits")
@@ -124,7 +124,7 @@ def main() -> bool:
     db = Database(path, readonly=True)  # never upgraded or written in place
     actor = local_actor(db, "admin")
     ok = True
-    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    raw = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
 
     def raw_query(q: str) -> list:
         sql, params = search_sql(q, 50, branch=actor.branch_id)  # the service's first SQL
@@ -186,7 +186,8 @@ def main() -> bool:
 
 def _current(path: Path) -> Path:
     """The cached database itself when its schema is the newest, else an upgraded copy of it in
-    a temporary folder: the cache is shared by every branch and must not be migrated in place."""
+    a temporary folder: the cache is shared by every branch and must not be migrated in place.
+    Every read of it here is immutable (no -shm or -wal file is made beside the cache)."""
     from aftersales_desk.data.migrate import current_revision, head_revision
     from aftersales_desk.data.uow import Database
     from aftersales_desk.services.bootstrap import open_database
@@ -199,13 +200,18 @@ def _current(path: Path) -> Path:
         db.dispose()
     copy = Path(tempfile.mkdtemp(prefix="asd-bench-copy-")) / path.name
     t0 = time.perf_counter()
-    src, dst = sqlite3.connect(f"file:{path}?mode=ro", uri=True), sqlite3.connect(copy)
+    src, dst = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True), sqlite3.connect(copy)
     try:
         src.backup(dst)
     finally:
         src.close()
         dst.close()
     open_database(copy).dispose()
+    conn = sqlite3.connect(copy)  # no WAL left beside it: it is read as immutable from here on
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
     print(f"(upgraded a copy of {path.name} in {time.perf_counter() - t0:.1f} s)", flush=True)
     return copy
 
