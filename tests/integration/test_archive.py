@@ -578,3 +578,43 @@ def test_search_by_customer_no_uses_the_index_then_falls_back(db, admin, svc, zh
     assert [h.id for h in search(db, admin, "C0000001")] == [zhang]  # the number wins
     assert [h.id for h in search(db, admin, "C0000001234")] == [other]
     assert search(db, admin, "C0000009") == []
+
+
+def test_import_update_reindexes_and_audits_inserts_in_full(db, admin, svc, zhang, tmp_path):
+    path = tmp_path / "update.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["客户编号", "客户名称", "手机", "车牌号", "车架号", "购车日期", "俱乐部会员"])
+    ws.append(["C0000001", "张三丰", "13812345678", "京A·D12345", VIN, "", "是"])  # update
+    ws.append(["", "李四", "13900001234", "京B12345", "", "2023/5/6", "否"])  # new
+    wb.save(path)
+    result = import_customers(db, admin, path)
+    assert result.errors == [] and result.customers_updated == 1 and result.customers_added == 1
+    assert [r.name for r in search(db, admin, "张三丰")] == ["张三丰"]
+    assert search(db, admin, "zhangsan") and [r.name for r in search(db, admin, "ls")] == ["李四"]
+    li = search(db, admin, "京B12345")[0].id
+    with db.uow() as uow:
+        s = uow.session
+        conn = s.connection()
+        assert conn.exec_driver_sql("SELECT count(*) FROM archive_search").scalar() == 2
+        conn.exec_driver_sql("INSERT INTO archive_fts(archive_fts) VALUES ('integrity-check')")
+        entries = {
+            e.entity: e
+            for e in s.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "insert", AuditEntry.entity_id != str(zhang)
+                )
+            )
+            if e.entity in ("customers", "vehicles") and e.after.get("name") != "张三"
+        }
+        customer, vehicle = entries["customers"], entries["vehicles"]
+        assert customer.entity_id == str(li) and customer.id.version == 4
+        assert customer.username == "admin" and customer.before is None
+        after = customer.after
+        assert after["id"] == str(li) and after["name"] == "李四" and after["kind"] == "person"
+        assert after["club_member"] is False and after["consent_call"] is True
+        assert after["branch_id"] == str(admin.branch_id)
+        assert datetime.fromisoformat(after["created_at"]).tzinfo is not None
+        assert vehicle.after["customer_id"] == str(li) and vehicle.after["plate"] == "京B12345"
+        assert vehicle.after["purchase_date"] == "2023-05-06" and vehicle.after["sale_date"] is None
+        assert vehicle.after["mileage_km"] == 0

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import mul
 from typing import NamedTuple
 
 from pypinyin import lazy_pinyin
@@ -45,13 +46,18 @@ _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def vin_check_digit(vin: str) -> str:
     """The ISO 3779 / GB 16735 check digit (position 9) of a 17-character VIN."""
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
+    if len(vin) != 17:
+        raise ValueError(vin)
+    total = sum(map(mul, map(_VIN_VALUES.__getitem__, vin), _VIN_WEIGHTS))
     rest = total % 11
     return "X" if rest == 10 else str(rest)
 
 
+_VIN_STRIP = re.compile(r"[\s\-]")
+
+
 def check_vin(raw: str) -> Checked:
-    vin = re.sub(r"[\s\-]", "", raw or "").upper()
+    vin = _VIN_STRIP.sub("", raw or "").upper()
     if not vin:
         return Checked("")
     if len(vin) != 17:
@@ -87,9 +93,12 @@ _PLATE_RE = re.compile(
 )
 
 
+_PLATE_STRIP = re.compile(r"[\s·•・\.\-]")
+
+
 def normalize_plate(raw: str) -> str:
     """Upper case, without the middle dot, spaces or dashes (how plates are stored)."""
-    return re.sub(r"[\s·•・\.\-]", "", raw or "").upper()
+    return _PLATE_STRIP.sub("", raw or "").upper()
 
 
 def check_plate(raw: str) -> Checked:
@@ -112,8 +121,14 @@ _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _LANDLINE = re.compile(r"^0[1-9][0-9]{1,2}[2-9][0-9]{6,7}$")
 
 
+_PHONE_STRIP = re.compile(r"[\s\-()（）]")
+_SPACES = re.compile(r"\s")
+
+
 def normalize_phone(raw: str) -> str:
-    digits = re.sub(r"[\s\-()（）]", "", str(raw or ""))
+    if not raw:
+        return ""
+    digits = _PHONE_STRIP.sub("", str(raw))
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
@@ -144,7 +159,7 @@ def check_phone(raw: str, *, field: str = "phone") -> Checked:
 
 # --- resident ID / unified social credit code ---------------------------------------------------
 def check_resident_id(raw: str) -> Checked:
-    value = re.sub(r"\s", "", str(raw or "")).upper()
+    value = _SPACES.sub("", str(raw or "")).upper()
     if not value:
         return Checked("")
     try:
@@ -156,7 +171,7 @@ def check_resident_id(raw: str) -> Checked:
 
 
 def check_uscc(raw: str) -> Checked:
-    value = re.sub(r"\s", "", str(raw or "")).upper()
+    value = _SPACES.sub("", str(raw or "")).upper()
     if not value:
         return Checked("")
     try:

@@ -11,6 +11,7 @@ customer with (optionally) one vehicle; more rows with the same customer no. add
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +20,23 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Table, TypeDecorator, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+    select,
+    text,
+)
 
 from aftersales_desk.data import audit
-from aftersales_desk.data.audit import _jsonable
+from aftersales_desk.data.base import UTCDateTime
 from aftersales_desk.data.models import AuditEntry
 from aftersales_desk.data.models.archive import Customer, Vehicle
 from aftersales_desk.data.uow import Database
@@ -268,6 +282,11 @@ def import_customers(
     now = utcnow()
     with db.uow(actor, write=True) as uow, uow.session.no_autoflush:
         s = uow.session
+        # A 50k-row import touches more index pages than SQLite's default 2 MB page cache holds
+        # (pages spill to the WAL mid-transaction); a larger cache for this transaction only.
+        raw = s.connection().connection.driver_connection
+        cache_size = raw.execute("PRAGMA cache_size").fetchone()[0]
+        raw.execute("PRAGMA cache_size = -131072")
         # Existing customers are updated through the ORM (audited by the session hook); new
         # customers and vehicles go in by bulk inserts with their audit entries written alongside.
         by_no: dict[str, Customer | dict[str, Any]] = {}
@@ -352,12 +371,13 @@ def import_customers(
         s.flush()
         conn = s.connection()
         for model, rows in ((Customer, new_customers), (Vehicle, new_vehicles)):
+            first = conn.exec_driver_sql(
+                f"SELECT coalesce(max(rowid), 0) FROM {model.__tablename__}"
+            ).scalar_one()
             for i in range(0, len(rows), 5000):
-                chunk = rows[i : i + 5000]
-                _bulk_insert(conn, model.__table__, chunk)
-                _bulk_insert(
-                    conn, AuditEntry.__table__, [_audit_row(actor, model, r, now) for r in chunk]
-                )
+                _bulk_insert(conn, model.__table__, rows[i : i + 5000])
+            if rows:
+                _audit_inserted(conn, actor, model, first, now)
         known = {}
         for cid in touched:
             c = by_id[cid]
@@ -375,7 +395,7 @@ def import_customers(
                     for v in vs
                 ],
             )
-        reindex(s, touched, known)
+        reindex(s, touched, known, new={c["id"] for c in new_customers})
         audit.record(
             s,
             "import",
@@ -386,6 +406,7 @@ def import_customers(
         )
         if not dry_run:
             uow.commit()
+        raw.execute(f"PRAGMA cache_size = {int(cache_size)}")  # as the pool had it
     progress.step(len(parsed), len(parsed), _("Importing customers"))
     return result
 
@@ -423,14 +444,26 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         for i, process in convert:
             row[i] = process(row[i])
         values.append(row)
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        table.name, ", ".join(f'"{n}"' for n in names), ", ".join("?" * len(names))
+    # One statement for all the rows, their values passed as one JSON array (stored values are
+    # text, integers, reals and NULL: json_extract gives each back as bound): the sync capture
+    # triggers on these tables cost a third less per row than with one statement per row.
+    sql = "INSERT INTO {} ({}) SELECT {} FROM json_each(?) ORDER BY key".format(
+        table.name,
+        ", ".join(f'"{n}"' for n in names),
+        ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names))),
     )
+    for row in values:
+        for v in row:
+            if type(v) not in _JSON_SAFE:
+                raise AssertionError(f"{table.name}: {type(v).__name__} value in a bulk insert")
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(sql, values)
+        cursor.execute(sql, (json.dumps(values, ensure_ascii=False),))
     finally:
         cursor.close()
+
+
+_JSON_SAFE = frozenset({str, int, float, type(None)})
 
 
 def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
@@ -452,29 +485,82 @@ def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
     return convert
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+def _db_values(conn: Connection, table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s values as ``table``'s column types store them (UUIDs as hex, times as text)."""
+    out = {}
+    for name, value in row.items():
+        process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        out[name] = process(value) if process is not None else value
+    return out
 
 
-def _audit_row(actor: Actor, model: type, row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The audit entry of a bulk-inserted row: what the session hook writes for an ORM insert."""
-    after = dict(row)
-    for k, v in row.items():
-        if type(v) not in _PLAIN:
-            after[k] = _jsonable(v)
-    return {
-        "id": uuid.uuid4(),
-        "at": now,
-        "branch_id": actor.branch_id,
-        "device_id": actor.device_id,
-        "user_id": actor.user_id,
+def _uuid_text(column: str) -> str:
+    """SQL: a CHAR(32) hex UUID column as ``str(uuid)`` writes it (8-4-4-4-12)."""
+    return (
+        f"substr({column}, 1, 8) || '-' || substr({column}, 9, 4) || '-' || "
+        f"substr({column}, 13, 4) || '-' || substr({column}, 17, 4) || '-' || substr({column}, 21)"
+    )
+
+
+# SQL: a random version-4 UUID as 32 hex digits (what uuid.uuid4().hex gives)
+_UUID4_HEX = (
+    "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2) || "
+    "substr('89AB', 1 + abs(random() % 4), 1) || substr(hex(randomblob(2)), 2) || "
+    "hex(randomblob(6)))"
+)
+
+
+def _audit_inserted(
+    conn: Connection, actor: Actor, model: type, after_rowid: int, now: datetime
+) -> None:
+    """The audit entries of the rows of ``model`` bulk-inserted in this transaction (rowid above
+    ``after_rowid``), built in SQL: the entry the session hook writes for an ORM insert (``after``
+    holds every column, UUIDs and times as ``data.audit._jsonable`` writes them), without a
+    Python round trip per row."""
+    table = model.__table__
+    audit_table = AuditEntry.__table__
+    fixed = _db_values(
+        conn,
+        audit_table,
+        {
+            "at": now,
+            "branch_id": actor.branch_id,
+            "device_id": actor.device_id,
+            "user_id": actor.user_id,
+        },
+    )
+    params: dict[str, Any] = {
+        **fixed,
         "username": actor.username,
-        "action": "insert",
         "entity": model.__tablename__,
-        "entity_id": str(row["id"]),
-        "before": None,
-        "after": after,
-        "note": "",
+        "first": after_rowid,
     }
+    pairs = []
+    for c in table.columns:
+        name = c.name
+        if isinstance(c.type, Boolean):
+            value = f"CASE WHEN t.{name} THEN json('true') ELSE json('false') END"
+        elif isinstance(c.type, Uuid):
+            value = f"CASE WHEN t.{name} IS NULL THEN NULL ELSE {_uuid_text('t.' + name)} END"
+        elif isinstance(c.type, DateTime | UTCDateTime):
+            # the bulk-inserted times are the import's ``now`` (as the session hook writes it)
+            if name not in ("created_at", "updated_at"):
+                raise AssertionError(f"{table.name}.{name}: a time column to audit")
+            params["now_iso"] = now.isoformat()
+            value = ":now_iso"
+        elif isinstance(c.type, Date | String | Text | Integer):
+            value = f"t.{name}"
+        else:
+            raise AssertionError(f"{table.name}.{name}: no audit form for {c.type!r}")
+        pairs.append(f"'{name}', {value}")
+    sql = (
+        'INSERT INTO audit_log (id, "at", branch_id, device_id, user_id, username, action, '
+        'entity, entity_id, "before", "after", note) '
+        f"SELECT {_UUID4_HEX}, :at, :branch_id, :device_id, :user_id, :username, 'insert', "
+        f":entity, {_uuid_text('t.id')}, NULL, json_object({', '.join(pairs)}), '' "
+        f"FROM {table.name} t WHERE t.rowid > :first ORDER BY t.rowid"
+    )
+    conn.execute(text(sql), params)
 
 
 # --- export and template ----------------------------------------------------------------------

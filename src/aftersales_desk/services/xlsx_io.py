@@ -98,6 +98,7 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+_TIME_TAIL = re.compile(r"\s.*$")
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
@@ -119,8 +120,7 @@ def cell_date(value: Any) -> date | None:
         if 20000 < value < 80000:  # an Excel serial day number (1954…2118)
             return date(1899, 12, 30) + timedelta(days=int(value))
         value = cell_text(value)
-    text = str(value).strip()
-    text = re.sub(r"\s.*$", "", text)  # "2023/5/6 0:00:00"
+    text = _TIME_TAIL.sub("", str(value).strip())  # "2023/5/6 0:00:00"
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
@@ -128,6 +128,7 @@ def cell_date(value: Any) -> date | None:
     raise ValueError(text)
 
 
+_NUMBER_SPACES = re.compile(r"[,，\s]")
 _UNITS = re.compile(r"(km|公里|千米|件|个|pcs)$")
 
 
@@ -141,7 +142,7 @@ def cell_int(value: Any, *, negative: bool = False) -> int:
     if isinstance(value, int | float):
         number = float(value)
     else:
-        text = re.sub(r"[,，\s]", "", str(value).lower())
+        text = _NUMBER_SPACES.sub("", str(value).lower())
         text = _UNITS.sub("", text)
         if text == "":
             return 0
