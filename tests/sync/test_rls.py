@@ -77,14 +77,14 @@ def _make_rows(conn: psycopg.Connection, branch: uuid.UUID) -> dict[str, uuid.UU
     made: dict[str, uuid.UUID] = {}
     for t in cap.synced_tables():
         if cap.classify(t) == "master":
-            if t.name == "parts" and "parts" not in made:
+            if t.name != "branches" and t.name not in made:  # catalogue, insurers …
                 values = {c.name: _value(t, c, branch, made) for c in t.c}
                 conn.execute(
-                    f"INSERT INTO parts ({', '.join(values)}) "
+                    f'INSERT INTO "{t.name}" ({", ".join(values)}) '
                     f"VALUES ({', '.join(['%s'] * len(values))})",
                     list(values.values()),
                 )
-                made["parts"] = values["id"]
+                made[t.name] = values["id"]
             continue
         values = {c.name: _value(t, c, branch, made) for c in t.c}
         conn.execute(
@@ -122,7 +122,7 @@ def _master_tables() -> list[Table]:
 def test_the_generated_table_lists_cover_the_metadata():
     names = {t.name for t in _branch_tables()}
     assert {"customers", "vehicles", "stock_movements", "stock_document_lines", "users"} <= names
-    assert {t.name for t in _master_tables()} == {"branches", "parts"}
+    assert {t.name for t in _master_tables()} == {"branches", "insurers", "parts"}
     assert "stock_balances" not in names and "part_stock" not in names
 
 
