@@ -249,4 +249,7 @@ def test_catalogue_force_rls_everywhere_and_no_bypass(two_branches):
             "JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = %s",
             (central.BRANCH_GROUP,),
         ).fetchall()
-        assert sorted(r[0] for r in logins) == ["asd_b_bj01", "asd_b_sh02"]
+        # roles are cluster-wide: other tests' centrals in this cluster add their branch roles
+        members = {r[0] for r in logins}
+        assert {"asd_b_bj01", "asd_b_sh02"} <= members
+        assert all(name.startswith("asd_b_") for name in members)
