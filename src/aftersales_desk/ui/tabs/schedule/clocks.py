@@ -49,7 +49,7 @@ _PAUSED, _ESCALATE = QColor("#e2e3e5"), QColor("#fff3cd")
 
 
 # What is to be done next, as the front desk says it (the domain's labels name a step done).
-STEP_TODO = {
+NEXT_STEP_LABELS = {
     Stage.DISPATCH: N_("Dispatch a technician"),
     Stage.CONTACT: N_("Contact the customer"),
     Stage.ON_SITE: N_("On site / first feedback"),
@@ -59,7 +59,7 @@ STEP_TODO = {
 
 
 def step_text(stage: Stage | None) -> str:
-    return _(STEP_TODO[stage]) if stage else "—"
+    return _(NEXT_STEP_LABELS[stage]) if stage else "—"
 
 
 def duration_text(value: timedelta) -> str:
