@@ -106,6 +106,30 @@ def test_reveal_shows_numbers(qtbot, tab):
     assert not tab.card_view.btn_reveal.isEnabled()
 
 
+def test_a_late_masked_read_does_not_cover_the_revealed_card(qtbot, tab, monkeypatch):
+    """Reads run on the reader pool and the audited reveal on the writer: they may finish in any
+    order. A masked read that was asked for first and answers last must not be shown."""
+    import threading
+
+    saved = tab.service.create_customer(CustomerInput(name="钱七", phone="13912345678"))
+    card = tab.service.card
+    release = threading.Event()
+
+    def slow_masked(customer_id, *, reveal=False):
+        if not reveal:
+            release.wait(10)
+        return card(customer_id, reveal=reveal)
+
+    monkeypatch.setattr(tab.service, "card", slow_masked)
+    tab.load_card(saved.id)
+    tab.on_reveal()
+    qtbot.waitUntil(lambda: _card(tab) is not None and _card(tab).revealed, timeout=10000)
+    release.set()
+    tab.ctx.ops.wait_idle()
+    qtbot.wait(50)  # let the late answer's signal be delivered
+    assert _card(tab).revealed and _card(tab).phone == "13912345678"
+
+
 def test_lost_customers_dialog_records_a_reason(qtbot, tab, monkeypatch):
     from datetime import date, timedelta
 

@@ -300,6 +300,7 @@ class ArchiveTab(QWidget):
         self.service = ArchiveService(ctx.db, ctx.actor)
         self.orders = WorkOrderService(ctx.db, ctx.actor)
         self.current_id: uuid.UUID | None = None
+        self._card_request = 0  # newest load_card request; older answers are dropped
         self._query = ""
         self.ed_search = QLineEdit()
         self.ed_search.setPlaceholderText(
@@ -420,10 +421,15 @@ class ArchiveTab(QWidget):
         self.load_card(row.id)
 
     def load_card(self, customer_id: uuid.UUID, *, reveal: bool = False) -> None:
+        """Loads the card off the UI thread. Only the newest request is shown: reads and the
+        (audited, writer-thread) reveal finish in any order, and an older masked read must not
+        cover a revealed card."""
         self.current_id = customer_id
+        self._card_request += 1
+        request = self._card_request
 
         def shown(card: CustomerCard) -> None:
-            if card.id == self.current_id:
+            if request == self._card_request and card.id == self.current_id:
                 self.card_view.show_card(card)
 
         self.ctx.ops.run(
