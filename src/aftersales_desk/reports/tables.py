@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.money import MINOR_PER_UNIT, format_money
@@ -64,6 +65,49 @@ def write_xlsx(report: TableReport, out: Path) -> None:
     wb.save(out)
 
 
+CELL_SIZE, CELL_LEADING = 8, 10
+CELL_PADDING = 6.5  # reportlab's default cell padding (3 pt each side) and a hair for rounding
+
+
+def _text_width(text: str, font: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return max((stringWidth(line, font, size) for line in text.split("\n")), default=0.0)
+
+
+def _column_widths(texts: list[list[str]], font: str, size: float, available: float) -> list[float]:
+    """Each column as wide as its widest cell, the spare page width shared equally; when that is
+    too wide for the page, the narrow columns keep their width and the wide ones share the rest
+    equally (their text wraps)."""
+    natural = [
+        max(_text_width(row[i], font, size) for row in texts) + CELL_PADDING
+        for i in range(len(texts[0]))
+    ]
+    if sum(natural) <= available:
+        spare = (available - sum(natural)) / len(natural)
+        return [w + spare for w in natural]
+    widths = list(natural)
+    remaining, left = available, sorted(range(len(natural)), key=natural.__getitem__)
+    while left:
+        share = remaining / len(left)
+        if natural[left[0]] > share:
+            for i in left:
+                widths[i] = share
+            break
+        remaining -= natural[left[0]]
+        left.pop(0)
+    return widths
+
+
+def _pdf_cell(text: str, width: float, font: str, style: Any) -> Any:
+    """Plain text when it fits the column (cheap to lay out), else a wrapping paragraph."""
+    if _text_width(text, font, CELL_SIZE) + CELL_PADDING <= width + 0.01:
+        return text
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
 def write_pdf(report: TableReport, out: Path) -> None:
     from reportlab.graphics.barcode.code128 import Code128
     from reportlab.lib import colors
@@ -77,7 +121,7 @@ def write_pdf(report: TableReport, out: Path) -> None:
     font = register_pdf_font()
     title_style = ParagraphStyle("t", fontName=font, fontSize=15, leading=19)
     sub_style = ParagraphStyle("s", fontName=font, fontSize=9, leading=12)
-    cell_style = ParagraphStyle("c", fontName=font, fontSize=8, leading=10)
+    cell_style = ParagraphStyle("c", fontName=font, fontSize=CELL_SIZE, leading=CELL_LEADING)
     doc = SimpleDocTemplate(
         str(out),
         pagesize=landscape(A4),
@@ -89,9 +133,11 @@ def write_pdf(report: TableReport, out: Path) -> None:
     )
     printed = utcnow().astimezone().strftime("%Y-%m-%d %H:%M")
     story: list[Any] = [
-        Paragraph(report.title, title_style),
+        Paragraph(escape(report.title), title_style),
         Paragraph(
-            " · ".join(x for x in (report.subtitle, _("printed {at}").format(at=printed)) if x),
+            escape(
+                " · ".join(x for x in (report.subtitle, _("printed {at}").format(at=printed)) if x)
+            ),
             sub_style,
         ),
         Spacer(1, 4 * mm),
@@ -99,22 +145,26 @@ def write_pdf(report: TableReport, out: Path) -> None:
     if report.barcode:
         story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
     body = [*report.rows, *([report.totals] if report.totals else [])]
-    data = [[Paragraph(c, cell_style) for c in report.columns]]
-    for row in body:
-        data.append(
-            [Paragraph(_cell(v, i in report.money_cols), cell_style) for i, v in enumerate(row)]
-        )
+    texts = [list(report.columns)] + [
+        [_cell(v, i in report.money_cols) for i, v in enumerate(row)] for row in body
+    ]
     if not report.rows:
-        data.append(
-            [Paragraph(_("Nothing to report."), cell_style)] + [""] * (len(report.columns) - 1)
-        )
-    table = LongTable(data, repeatRows=1)
+        texts.append([_("Nothing to report.")] + [""] * (len(report.columns) - 1))
+    widths = _column_widths(texts, font, CELL_SIZE, doc.width)
+    data = [
+        [_pdf_cell(text, width, font, cell_style) for text, width in zip(row, widths, strict=True)]
+        for row in texts
+    ]
+    table = LongTable(data, colWidths=widths, repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), CELL_SIZE),
+        ("LEADING", (0, 0), (-1, -1), CELL_LEADING),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.92, 0.95)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
+    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in sorted(report.money_cols)]
     if report.totals:
         style.append(("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.95, 0.95, 0.95)))
     table.setStyle(TableStyle(style))
