@@ -3,6 +3,7 @@ main window. Also the offscreen ``gui --screenshot`` of the command line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -224,6 +225,20 @@ def start_login(path: Path, *, lang: str | None = None) -> tuple[Any, DatabaseLo
     return dialog, loader
 
 
+def _warm_pdf_font_later(delay_s: float = 3.0) -> None:
+    """Read the CJK font for PDFs on a background thread a moment after the window shows, so the
+    day's first printed slip does not wait ~1 s for reportlab to parse the font (once per process)."""
+    from aftersales_desk.reports.fonts import FontNotFound, register_pdf_font
+
+    def warm() -> None:
+        with contextlib.suppress(FontNotFound, OSError):  # printing says what is missing
+            register_pdf_font()
+
+    timer = threading.Timer(delay_s, warm)
+    timer.daemon = True
+    timer.start()
+
+
 def run_gui(db_path: Path | None, *, tab: str | None = None, lang: str | None = None) -> int:
     """Open the window: database (created on first run), log-in, main window; returns the exit code."""
     from PySide6.QtCore import QSettings
@@ -261,6 +276,7 @@ def run_gui(db_path: Path | None, *, tab: str | None = None, lang: str | None = 
         window.sig_logout.connect(logout)
         window.resize(1280, 800)
         window.show()
+        _warm_pdf_font_later()
         if warning:
             _message("warning", _("Chinese font missing"), warning)
         if tab and tab in window.tab_names():

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel
 from aftersales_desk.domain.roles import Role
 from aftersales_desk.i18n import set_language
 from aftersales_desk.services.auth import UserService
-from aftersales_desk.ui.tabs import TABS, TabSpec
+from aftersales_desk.ui.tabs import TABS, TabSpec, available_tabs
 from tests.conftest import ADMIN_PASSWORD
 
 
@@ -56,6 +56,7 @@ def test_tabs_are_built_on_first_show(qtbot, ctx, monkeypatch):
 
         return make
 
+    available_tabs()  # registers the real tabs first, or that import would undo the patch below
     monkeypatch.setitem(
         TABS, "archive", TabSpec("archive", "Customer archive", factory("archive"), 1)
     )

@@ -49,3 +49,16 @@ def test_reportlab_runs_with_its_c_speedups():
 
     assert rl_accel.fp_str.__module__ == "_rl_accel"
     assert rl_accel.asciiBase85Encode.__module__ == "_rl_accel"
+
+
+def test_the_window_loads_the_pdf_font_in_the_background(monkeypatch):
+    """The first slip of the day must not wait for reportlab to parse the CJK font."""
+    import threading
+
+    from aftersales_desk import app
+    from aftersales_desk.reports import fonts
+
+    loaded = threading.Event()
+    monkeypatch.setattr(fonts, "register_pdf_font", loaded.set)
+    app._warm_pdf_font_later(0.01)
+    assert loaded.wait(5)
