@@ -163,8 +163,9 @@ def test_connection(settings: SyncSettings, password: str | None = None) -> str:
             row = cur.fetchone()
     finally:
         conn.close()
-    code, name = (row[0], row[1]) if row else (str(branch)[:8], "")
-    return _("Connected: this login syncs branch {code} {name}.").format(code=code, name=name)
+    code, name = (str(row[0]), str(row[1] or "")) if row else (str(branch)[:8], "")
+    label = code if not name or name == code else f"{code} {name}"
+    return _("Connected: this login syncs branch {branch}.").format(branch=label)
 
 
 def reachable(settings: SyncSettings, timeout: float = PROBE_TIMEOUT_S) -> bool:
