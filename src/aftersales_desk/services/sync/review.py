@@ -210,7 +210,7 @@ def _who(node: str, local: str, codes: dict[str, str]) -> str:
         return _("this desk")
     if node in codes:
         return _("desk {code}").format(code=codes[node])
-    return _("central")
+    return _("another desk")
 
 
 # --- conflicts ----------------------------------------------------------------------------------
@@ -482,7 +482,7 @@ def quarantine_page(
         for item in found:
             values = json.loads(item.cols) if item.cols else {}
             shown = "; ".join(
-                f"{field_label(k)}: {show_value(item.tbl, k, v)}"
+                _("{field}: {value}").format(field=field_label(k), value=show_value(item.tbl, k, v))
                 for k, v in values.items()
                 if k not in ("id", "branch_id", "created_at", "updated_at")
             )

@@ -114,6 +114,16 @@ class SyncController(QObject):
         counts = self.counts_text()
         text = self.state_text() + (f" · {counts}" if counts else "")
         self.widget.setText(text)
+        # amber when something awaits review, red when the last round failed
+        attention = bool(self.status and (self.status.open_conflicts or self.status.quarantined))
+        bad = self.state in (State.OFFLINE, State.REFUSED, State.FAILED)
+        self.widget.setStyleSheet(
+            "QToolButton { color: #b3261e; }"
+            if bad
+            else "QToolButton { color: #a05a00; font-weight: bold; }"
+            if attention
+            else ""
+        )
         tips = []
         if self.status and self.status.last_sync_at:
             tips.append(
