@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import String, select, text
@@ -175,28 +176,64 @@ def _model(tbl: str) -> type[Any]:
     raise RefusedError(_("This program does not know the table {table}.").format(table=tbl))
 
 
+def _cursor(s: Session) -> Any:
+    return s.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+class _Rows:
+    """Reads records' stored (wire-form) values, a page's records of one table in one query;
+    the columns a table has on this desk are read once."""
+
+    def __init__(self, s: Session) -> None:
+        self.cur = _cursor(s)
+        self._have: dict[str, set[str]] = {}
+
+    def have(self, tbl: str) -> set[str]:
+        if tbl not in self._have:
+            self._have[tbl] = {r[1] for r in self.cur.execute(f'PRAGMA table_info("{tbl}")')}
+        return self._have[tbl]
+
+    def many(self, tbl: str, pks: list[str], cols: list[str]) -> dict[str, dict[str, Any]]:
+        cols = [c for c in dict.fromkeys(cols) if c in self.have(tbl)]
+        out: dict[str, dict[str, Any]] = {}
+        if not self.have(tbl):
+            return out
+        collist = ", ".join(["id", *(f'"{c}"' for c in cols)])
+        unique = list(dict.fromkeys(pks))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.cur.execute(
+                f'SELECT {collist} FROM "{tbl}" WHERE id IN ({marks})', chunk
+            ):
+                out[str(row[0])] = dict(zip(cols, row[1:], strict=True))
+        return out
+
+    def one(self, tbl: str, pk: str, cols: list[str]) -> dict[str, Any] | None:
+        return self.many(tbl, [pk], cols).get(pk)
+
+
 def _row(s: Session, tbl: str, pk: str, cols: list[str]) -> dict[str, Any] | None:
     """The record's stored (wire-form) values, or None when it is not on this desk."""
-    have = {r[1] for r in s.execute(text(f'PRAGMA table_info("{tbl}")'))}
-    cols = [c for c in cols if c in have]
-    if not cols:
-        return None
-    collist = ", ".join(f'"{c}"' for c in cols)
-    row = s.execute(text(f'SELECT {collist} FROM "{tbl}" WHERE id = :pk'), {"pk": pk}).first()
-    return None if row is None else dict(zip(cols, row, strict=True))
+    return _Rows(s).one(tbl, pk, cols)
 
 
-def record_label(s: Session, tbl: str, pk: str, values: dict[str, Any] | None = None) -> str:
-    """ "Customer C0002 李四": the table and up to two naming fields of the record (from the
-    desk's row, else from ``values`` — e.g. a set-aside change's own values)."""
-    label = table_label(tbl)
-    names = [c for c in _NAMING_COLUMNS if _has_table(tbl) and c in cap.table(tbl).c]
-    row = _row(s, tbl, pk, names) if names else None
-    source = row or values or {}
-    parts = [str(source[c]) for c in names if source.get(c) not in (None, "")][:2]
+@cache
+def naming_columns(tbl: str) -> tuple[str, ...]:
+    if not _has_table(tbl):
+        return ()
+    columns = cap.table(tbl).c
+    return tuple(c for c in _NAMING_COLUMNS if c in columns)
+
+
+def record_label(tbl: str, pk: str, values: dict[str, Any] | None) -> str:
+    """ "Customer C0002 李四": the table and up to two naming fields of the record (``values``:
+    the desk's row, else e.g. a set-aside change's own values)."""
+    source = values or {}
+    parts = [str(source[c]) for c in naming_columns(tbl) if source.get(c) not in (None, "")][:2]
     if not parts:
         parts = [pk[:8]]
-    return f"{label} {' '.join(parts)}"
+    return f"{table_label(tbl)} {' '.join(parts)}"
 
 
 def _devices(s: Session) -> tuple[str, dict[str, str]]:
@@ -272,9 +309,14 @@ def conflicts_page(
         more = len(found) > limit
         found = found[:limit]
         local, codes = _devices(s)
+        reader = _Rows(s)
+        records: dict[str, dict[str, dict[str, Any]]] = {}
+        for tbl in {c.tbl for c in found}:
+            wanted = [*naming_columns(tbl), *{c.col for c in found if c.tbl == tbl}]
+            records[tbl] = reader.many(tbl, [c.pk for c in found if c.tbl == tbl], wanted)
         rows = []
         for c in found:
-            current = _row(s, c.tbl, c.pk, [c.col])
+            current = records[c.tbl].get(c.pk)
             kept_node = _node(c.kept_hlc)
             other_node = _node(c.lost_hlc)
             rows.append(
@@ -284,7 +326,7 @@ def conflicts_page(
                     table=c.tbl,
                     pk=c.pk,
                     col=c.col,
-                    record=record_label(s, c.tbl, c.pk),
+                    record=record_label(c.tbl, c.pk, current),
                     field=field_label(c.col),
                     kept=show_value(c.tbl, c.col, c.kept_value),
                     other=show_value(c.tbl, c.col, c.lost_value),
@@ -292,7 +334,7 @@ def conflicts_page(
                     other_at=stamp_time(c.lost_hlc),
                     kept_by=_who(kept_node, local, codes),
                     other_by=_who(other_node, local, codes),
-                    now=show_value(c.tbl, c.col, current[c.col]) if current else _("(deleted)"),
+                    now=show_value(c.tbl, c.col, current.get(c.col)) if current else _("(deleted)"),
                     exists=current is not None,
                     editable=_editable(c.tbl, c.col),
                     resolved=c.resolved,
@@ -453,14 +495,12 @@ class QuarantineRow:
     can_resend: bool
 
 
-def _resendable(s: Session, q: SyncQuarantine, local: str) -> bool:
-    """A change of this desk (not one pulled from central) for a record still on this desk:
-    it can go again, as the record is now (after someone renumbered it, say)."""
-    if q.op == "D" or _node(q.hlc) != local or not _has_table(q.tbl):
+def _resendable(q: SyncQuarantine, local: str, *, exists: bool) -> bool:
+    """A change of this desk (not one pulled from central) for a record still on this desk
+    (``exists``): it can go again, as the record is now (after someone renumbered it, say)."""
+    if not exists or q.op == "D" or _node(q.hlc) != local or not _has_table(q.tbl):
         return False
-    if cap.classify(cap.table(q.tbl)) not in ("branch", "child"):
-        return False
-    return _row(s, q.tbl, q.pk, ["id"]) is not None
+    return cap.classify(cap.table(q.tbl)) in ("branch", "child")
 
 
 def quarantine_page(
@@ -478,9 +518,15 @@ def quarantine_page(
         more = len(found) > limit
         found = found[:limit]
         local, _codes = _devices(s)
+        reader = _Rows(s)
+        records: dict[str, dict[str, dict[str, Any]]] = {}
+        for tbl in {q.tbl for q in found}:
+            pks = [q.pk for q in found if q.tbl == tbl]
+            records[tbl] = reader.many(tbl, pks, list(naming_columns(tbl)))
         rows = []
         for item in found:
             values = json.loads(item.cols) if item.cols else {}
+            record = records[item.tbl].get(item.pk)
             shown = "; ".join(
                 _("{field}: {value}").format(field=field_label(k), value=show_value(item.tbl, k, v))
                 for k, v in values.items()
@@ -493,10 +539,10 @@ def quarantine_page(
                     table=item.tbl,
                     pk=item.pk,
                     op=_(OP_LABELS.get(item.op, item.op)),
-                    record=record_label(s, item.tbl, item.pk, values),
+                    record=record_label(item.tbl, item.pk, record or values),
                     values=shown,
                     reason=item.reason,
-                    can_resend=_resendable(s, item, local),
+                    can_resend=_resendable(item, local, exists=record is not None),
                 )
             )
         nxt = (found[-1].at, found[-1].id) if more and found else None
@@ -534,7 +580,8 @@ def resend(db: Database, actor: Actor, quarantine_id: uuid.UUID) -> None:
         if item is None:
             raise RefusedError(_("This set-aside change no longer exists."))
         local, _codes = _devices(s)
-        if not _resendable(s, item, local):
+        exists = _row(s, item.tbl, item.pk, []) is not None
+        if not _resendable(item, local, exists=exists):
             raise RefusedError(
                 _(
                     "This change cannot be sent again: it is a deletion, came from another "
