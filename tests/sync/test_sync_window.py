@@ -96,6 +96,8 @@ def test_sync_from_the_window_and_resolve_a_conflict(qtbot, window_desk, tmp_pat
 
     _sync_in_window(qtbot, win)
     assert " · 0 to send · 0 conflicts · 0 set aside" in win.lbl_sync.text()
+    assert win.statusBar().currentMessage().startswith("Sent ")
+    kept = win.sync._held[1]  # the central connection is kept between rounds
 
     b = join_desk(tmp_path, url, "B")
     try:
@@ -132,6 +134,7 @@ def test_sync_from_the_window_and_resolve_a_conflict(qtbot, window_desk, tmp_pat
         _sync_in_window(qtbot, win)
         b.sync()
         assert a.customer(cid)["phone"] == b.customer(cid)["phone"] == "13700000001"
+        assert win.sync._held[1] is kept and not kept.closed
         assert "0 to send · 0 conflicts" in win.lbl_sync.text()
         assert central_rows(url, "SELECT phone FROM customers WHERE customer_no = 'C0002'") == [
             ("13700000001",)
@@ -158,6 +161,7 @@ def test_a_failing_sync_by_hand_is_one_line_and_the_state_says_why(
         win.act_sync.trigger()
     assert done.args == [False]
     assert win.lbl_sync.text().startswith("Sync: offline")
+    assert win.sync._held is None
     ((kind, _title, text),) = message_boxes
     assert kind == "warning" and text.startswith("Cannot connect to the central database")
     assert "\n" not in text and "Traceback" not in text

@@ -154,6 +154,10 @@ class MainWindow(QMainWindow):
         self._posted: dict[str, QLabel] = {}
         self.ctx.status.sig_changed.connect(self.on_status_posted)
 
+    def closeEvent(self, event) -> None:
+        self.sync.close()
+        super().closeEvent(event)
+
     # --- slots ----------------------------------------------------------------------------------
     def on_status_posted(self, key: str, text: str, tooltip: str) -> None:
         """A tab's message (``ctx.status.post``): one label per key, hidden when empty."""

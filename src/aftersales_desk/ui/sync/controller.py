@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QToolButton, QWidget
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import Cancelled, RefusedError, UserError
 from aftersales_desk.i18n import _
-from aftersales_desk.services.sync import client, connection, registry
+from aftersales_desk.services.sync import central, client, connection, registry
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.tabs import TAB_NAMES
 
@@ -66,6 +66,7 @@ class SyncController(QObject):
         self.last_result: client.SyncResult | None = None
         self.busy = False
         self.failures = 0
+        self._held: tuple[connection.SyncSettings, Any] | None = None  # settings, connection
         self.widget = QToolButton()
         self.widget.setObjectName("sync_status")
         self.widget.setAutoRaise(True)
@@ -207,7 +208,23 @@ class SyncController(QObject):
             def pulled(n: int) -> None:
                 progress.step(n, None, _("Received {n} changes…").format(n=n))
 
-            result = client.sync(db, actor, settings.conninfo(), progress=pulled)
+            # one central connection is kept between rounds (rounds never overlap); any
+            # failure drops it and the next round connects again
+            held = self._held
+            if held is not None and (held[0] != settings or held[1].closed):
+                self._drop_connection()
+                held = None
+            if held is None:
+                url = settings.conninfo()
+                conn = central.connect(url, password=client.resolve_password(url, None))
+                held = self._held = (settings, conn)
+            try:
+                result = client.sync(
+                    db, actor, settings.conninfo(), progress=pulled, connection=held[1]
+                )
+            except BaseException:
+                self._drop_connection()
+                raise
             return result, registry.status(db, actor), connection.load(db, actor)
 
         self.ctx.ops.run(
@@ -220,11 +237,36 @@ class SyncController(QObject):
         )
         return True
 
+    def _drop_connection(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                held[1].close()
+            except Exception:  # closing a broken connection: nothing more to do
+                log.debug("closing the central connection failed", exc_info=True)
+
+    def close(self) -> None:
+        """The window closes: stop the timer, let go of the central connection."""
+        self.timer.stop()
+        if not self.busy:
+            self._drop_connection()
+
     def _done(self, out: tuple[client.SyncResult, registry.SyncStatus, Any]) -> None:
         result, status, settings = out
         self.busy = False
         self.failures = 0
         self.last_result, self.status = result, status
+        self._message(
+            _(
+                "Sent {pushed} changes, received {pulled}; {conflicts} new conflicts, "
+                "{quarantined} set aside."
+            ).format(
+                pushed=result.pushed,
+                pulled=result.pulled,
+                conflicts=len(result.conflicts),
+                quarantined=len(result.quarantined),
+            )
+        )
         self.settings = settings
         self.state, self.reason = State.SYNCED, ""
         if result.skewed:
