@@ -91,3 +91,28 @@ def test_an_edited_value_and_a_dismissed_change(qtbot, ctx, db, conflict, monkey
     q.btn_dismiss.click()
     qtbot.waitUntil(lambda: q.model.rowCount() == 0, timeout=5000)
     assert not q.lbl_empty.isHidden()
+
+
+def test_the_sync_menu_and_status_button_follow_the_role(qtbot, db, make_actor, monkeypatch):
+    from aftersales_desk.ui.context import AppContext
+    from aftersales_desk.ui.main_window import MainWindow
+    from aftersales_desk.ui.sync import controller
+    from aftersales_desk.ui.tasks import Ops
+
+    for role, may_configure in ((Role.CLERK, False), (Role.WAREHOUSE, False), (Role.MANAGER, True)):
+        ctx = AppContext(db=db, actor=make_actor(role), ops=Ops())
+        win = MainWindow(ctx, branch_name="北京朝阳4S店")
+        qtbot.addWidget(win)
+        assert win.act_sync.isEnabled()  # everyone may sync
+        assert win.act_sync_connection.isEnabled() is may_configure
+        qtbot.waitUntil(lambda w=win: "to send" in w.lbl_sync.text(), timeout=5000)
+        ctx.ops.wait_idle()
+    # a clerk pressing "Sync now" before it is set up is told whom to ask, no dialog
+    clerk_ctx = AppContext(db=db, actor=make_actor(Role.CLERK), ops=Ops())
+    win = MainWindow(clerk_ctx, branch_name="x")
+    qtbot.addWidget(win)
+    opened: list[str] = []
+    monkeypatch.setattr(controller.SyncController, "open_settings", lambda self: opened.append("x"))
+    assert win.sync.sync_now() is False
+    assert opened == [] and "ask the manager" in win.statusBar().currentMessage()
+    clerk_ctx.ops.wait_idle()

@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         )
         self._action(sync_menu, _("&Conflicts and set-aside changes…"), self.sync.open_review)
         sync_menu.addSeparator()
-        self._action(
+        self.act_sync_connection = self._action(
             sync_menu,
             _("Central &connection…"),
             self.sync.open_settings,
