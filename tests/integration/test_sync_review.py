@@ -153,6 +153,8 @@ def test_an_edited_value_is_checked_then_written(db, admin, desk):
 
 
 def test_typed_values_follow_the_column_type(db, admin, desk):
+    assert review.show_value("users", "password_hash", "$argon2id$v=19$...") == "(hidden)"
+    assert review.show_value("customers", "vip", 1) == "Yes"
     assert review.parse_value("customers", "vip", "是") is True
     assert review.parse_value("customers", "vip", "no") is False
     with pytest.raises(ValidationError, match="VIP is yes or no"):
@@ -162,6 +164,8 @@ def test_typed_values_follow_the_column_type(db, admin, desk):
         review.parse_value("vehicles", "mileage_km", "12k")
     with pytest.raises(ValidationError, match="cannot be typed in"):
         review.parse_value("vehicles", "customer_id", "x")
+    with pytest.raises(ValidationError, match="Role cannot be typed in"):
+        review.parse_value("users", "role", "admin")  # only one of the two values
 
 
 def test_a_clerk_may_not_resolve_and_nothing_changes(db, admin, desk, make_actor):

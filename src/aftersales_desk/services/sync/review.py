@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from aftersales_desk.data import audit
 from aftersales_desk.data import sync_capture as cap
 from aftersales_desk.data.base import Base
+from aftersales_desk.data.models.core import APPEND_ONLY_TABLES
 from aftersales_desk.data.models.sync import SyncConflict, SyncQuarantine, SyncState
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
@@ -148,6 +149,8 @@ def show_value(tbl: str, col: str, wire: Any) -> str:
     """A stored (wire-form) value as a person reads it."""
     if wire is None or wire == "":
         return "—"
+    if col in _secret_columns(tbl):
+        return _("(hidden)")
     kind = cap.column_kinds(tbl).get(col, "plain") if _has_table(tbl) else "plain"
     if kind == "bool":
         return _("Yes") if wire in (1, True, "1") else _("No")
@@ -159,6 +162,15 @@ def show_value(tbl: str, col: str, wire: Any) -> str:
     if isinstance(wire, dict | list):
         return json.dumps(wire, ensure_ascii=False)
     return str(wire)
+
+
+@cache
+def _secret_columns(tbl: str) -> frozenset[str]:
+    """Columns never shown (the audit log leaves them out too: password hashes)."""
+    try:
+        return frozenset(getattr(_model(tbl), "__audit_exclude__", frozenset()))
+    except RefusedError:
+        return frozenset()
 
 
 def _has_table(tbl: str) -> bool:
@@ -277,8 +289,15 @@ class ConflictRow:
     resolution: str
 
 
+# Records whose values a reviewer may only pick, never type: accounts (a typed role would
+# bypass the user rules), desks, number series, settings (typed JSON), the audit log.
+NOT_TYPED_TABLES = frozenset({"users", "devices", "branches", "number_series", "settings"})
+
+
 def _editable(tbl: str, col: str) -> bool:
     if not _has_table(tbl) or col not in cap.table(tbl).c:
+        return False
+    if tbl in NOT_TYPED_TABLES or tbl in APPEND_ONLY_TABLES or tbl == "audit_log":
         return False
     column = cap.table(tbl).c[col]
     if column.primary_key or column.foreign_keys:
