@@ -116,3 +116,45 @@ def test_the_sync_menu_and_status_button_follow_the_role(qtbot, db, make_actor, 
     assert win.sync.sync_now() is False
     assert opened == [] and "ask the manager" in win.statusBar().currentMessage()
     clerk_ctx.ops.wait_idle()
+
+
+def test_cancelling_a_sync_is_quiet_and_leaves_no_connection(
+    qtbot, ctx, monkeypatch, message_boxes
+):
+    """The controller's side of Cancel (the real round stops between pulled pages, see
+    tests/sync): no error dialog, the state says so, nothing stays busy or connected."""
+    import time
+
+    from aftersales_desk.services.sync import central, client, connection
+    from aftersales_desk.ui.main_window import MainWindow
+
+    class FakeConnection:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    conn = FakeConnection()
+    started: list[bool] = []
+
+    def slow_sync(db, actor, url, *, progress=None, connection=None, password=None):
+        assert connection is conn
+        started.append(True)
+        for n in range(500):  # a long pull: a page every 10 ms until cancelled
+            time.sleep(0.01)
+            progress(n)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(central, "connect", lambda url, password=None: conn)
+    monkeypatch.setattr(client, "sync", slow_sync)
+    win = MainWindow(ctx, branch_name="x")
+    qtbot.addWidget(win)
+    win.sync.settings = connection.SyncSettings("postgresql://u@127.0.0.1:1/db", "disable", 0)
+    assert win.sync.sync_now()
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    with qtbot.waitSignal(win.sync.sig_finished, timeout=10000) as done:
+        win.sync.cancel()
+    assert done.args == [False]
+    assert not win.sync.busy and win.sync._held is None and conn.closed
+    assert win.sync.reason == "The sync was cancelled; nothing is lost."
+    assert message_boxes == []

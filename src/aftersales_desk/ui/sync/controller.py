@@ -67,6 +67,7 @@ class SyncController(QObject):
         self.busy = False
         self.failures = 0
         self._held: tuple[connection.SyncSettings, Any] | None = None  # settings, connection
+        self._op: Any = None  # the running round's operation (for cancel)
         self.widget = QToolButton()
         self.widget.setObjectName("sync_status")
         self.widget.setAutoRaise(True)
@@ -227,7 +228,7 @@ class SyncController(QObject):
                 raise
             return result, registry.status(db, actor), connection.load(db, actor)
 
-        self.ctx.ops.run(
+        self._op = self.ctx.ops.run(
             work,
             parent=self.window if manual else None,
             label=_("Syncing with the central database…") if manual else None,
@@ -236,6 +237,12 @@ class SyncController(QObject):
             write=False,
         )
         return True
+
+    def cancel(self) -> None:
+        """Stop the running round at its next step (what the progress dialog's Cancel does);
+        what was already applied stays applied, the rest comes with the next round."""
+        if self.busy and self._op is not None:
+            self._op.progress.cancel()
 
     def _drop_connection(self) -> None:
         held, self._held = self._held, None
