@@ -98,7 +98,7 @@ def test_window_speaks_chinese(qtbot, ctx):
     win = MainWindow(ctx, branch_name="北京")
     qtbot.addWidget(win)
     titles = [a.text() for a in win.menuBar().actions()]
-    assert titles == ["文件(&F)", "设置(&S)", "帮助(&H)"]
+    assert titles == ["文件(&F)", "同步(&Y)", "设置(&S)", "帮助(&H)"]
     assert win.lbl_sync.text().startswith("同步")
 
 

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     EDIT_POLICIES = "edit_policies"
     EDIT_SCHEDULE = "edit_schedule"
     SYNC = "sync"  # run a sync round with the central database
+    REVIEW_SYNC = "review_sync"  # resolve sync conflicts, dismiss or resend set-aside changes
 
 
 _ALL = frozenset(Permission)

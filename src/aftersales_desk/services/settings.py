@@ -85,6 +85,11 @@ DEFAULTS: dict[str, Any] = {
     "callbacks_form_days": 2,  # working days a quick-handling form has by default
     "callbacks_warranty_years": 3,  # a vehicle is within warranty this long after purchase
     "callbacks_departments": ["前台接待", "机修车间", "钣喷车间", "配件部", "洗车美容", "客户服务"],
+    # sync with the central PostgreSQL: its address without the password (the password is in
+    # the OS keyring), the TLS mode, and minutes between automatic syncs (0 = only by hand)
+    "sync_url": "",
+    "sync_sslmode": "prefer",
+    "sync_auto_minutes": 0,
 }
 
 

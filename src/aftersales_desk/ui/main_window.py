@@ -48,7 +48,7 @@ class MainWindow(QMainWindow):
     sig_language_changed = Signal(str)
     sig_logout = Signal()
 
-    def __init__(self, ctx: AppContext, *, branch_name: str, sync_state: str = "") -> None:
+    def __init__(self, ctx: AppContext, *, branch_name: str) -> None:
         super().__init__()
         self.ctx = ctx
         self.setWindowTitle(_("After-sales desk — {branch}").format(branch=branch_name))
@@ -64,8 +64,11 @@ class MainWindow(QMainWindow):
             empty = QLabel(_("No modules are installed in this version."))
             empty.setMargin(24)
             self.setCentralWidget(empty)
+        from aftersales_desk.ui.sync.controller import SyncController
+
+        self.sync = SyncController(ctx, self)
         self._build_menus()
-        self._build_status(branch_name, sync_state)
+        self._build_status(branch_name)
         self._watchers = [spec.watch(ctx, self) for spec in available_tabs() if spec.watch]
 
     # --- tabs -----------------------------------------------------------------------------------
@@ -107,6 +110,22 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, _("Log &out"), self.sig_logout.emit)
         self._action(file_menu, _("&Quit"), self.close, "Ctrl+Q")
+        sync_menu = bar.addMenu(_("S&ync"))
+        self.act_sync = self._action(
+            sync_menu,
+            _("&Sync now"),
+            self.sync.sync_now,
+            "F9",
+            enabled=actor.can(Permission.SYNC),
+        )
+        self._action(sync_menu, _("&Conflicts and set-aside changes…"), self.sync.open_review)
+        sync_menu.addSeparator()
+        self.act_sync_connection = self._action(
+            sync_menu,
+            _("Central &connection…"),
+            self.sync.open_settings,
+            enabled=actor.can(Permission.EDIT_BRANCH_SETTINGS),
+        )
         admin = bar.addMenu(_("&Settings"))
         self._action(admin, _("&Settings…"), self.on_settings, "Ctrl+,")
         self._action(admin, _("Change my &password…"), self.on_change_password)
@@ -120,7 +139,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu(_("&Help"))
         self._action(help_menu, _("&About aftersales-desk"), self.on_about)
 
-    def _build_status(self, branch_name: str, sync_state: str) -> None:
+    def _build_status(self, branch_name: str) -> None:
         actor = self.ctx.actor
         sb = self.statusBar()
         who = actor.display_name or actor.username
@@ -128,12 +147,16 @@ class MainWindow(QMainWindow):
         self.lbl_branch = QLabel(_("Branch: {name}").format(name=branch_name))
         self.lbl_db = QLabel(_("Database: {path}").format(path=self.ctx.db.path.name))
         self.lbl_db.setToolTip(str(self.ctx.db.path))
-        self.lbl_sync = QLabel(sync_state or _("Sync: not set up (working offline)"))
+        self.lbl_sync = self.sync.widget  # state, changes to send, conflicts; click: review
         for w in (self.lbl_user, self.lbl_branch, self.lbl_db):
             sb.addWidget(w)
         sb.addPermanentWidget(self.lbl_sync)
         self._posted: dict[str, QLabel] = {}
         self.ctx.status.sig_changed.connect(self.on_status_posted)
+
+    def closeEvent(self, event) -> None:
+        self.sync.close()
+        super().closeEvent(event)
 
     # --- slots ----------------------------------------------------------------------------------
     def on_status_posted(self, key: str, text: str, tooltip: str) -> None:

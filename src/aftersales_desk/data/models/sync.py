@@ -79,6 +79,10 @@ class SyncConflict(IdMixin, Base):
     kept_hlc: Mapped[str] = mapped_column(String(80), default="")
     lost_hlc: Mapped[str] = mapped_column(String(80), default="")
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the reviewer's decision (services/sync/review.py): when, who, keep / other / edit
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    resolution: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class SyncQuarantine(IdMixin, Base):
