@@ -11,7 +11,7 @@ from pathlib import Path
 from aftersales_desk.errors import EXIT_OK, EXIT_USAGE, UsageError
 from aftersales_desk.i18n import _
 
-ACTIONS = ["gaps", "import"]
+ACTIONS = ["gaps", "import", "compact"]
 IMPORT_KINDS = ["parts"]
 
 
@@ -26,12 +26,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help=_("import: check the file, write nothing")
     )
     p.add_argument("--report", metavar="OUT.xlsx", help=_("import: write the rejected rows here"))
+    p.add_argument(
+        "--before",
+        type=float,
+        metavar="DAYS",
+        help=_("compact: remove only changes older than this many days"),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "gaps":
         return _gaps(args)
+    if args.action == "compact":
+        return _compact(args)
     return _import(args)
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from aftersales_desk.cli import _print_json
+    from aftersales_desk.services.sync.central_compact import compact
+
+    if args.before is None:
+        raise UsageError(_("compact needs --before DAYS."))
+    result = compact(args.url, before_days=args.before)
+    if args.json:
+        _print_json(result.as_dict())
+    else:
+        print(
+            _(
+                "Change log compacted: {removed} of {examined} changes removed (no device "
+                "needs them), {kept} kept."
+            ).format(removed=result.removed, examined=result.examined, kept=result.kept)
+        )
+    return EXIT_OK
 
 
 def _gaps(args: argparse.Namespace) -> int:

@@ -52,14 +52,15 @@ def _as_owner(cur: Any) -> None:
 
     from aftersales_desk.services.sync.central import OWNER
 
+    cur.execute("SELECT 1")  # in the caller's transaction, so SET LOCAL lasts until its end
     try:
         with cur.connection.transaction():
             cur.execute(f'SET LOCAL ROLE "{OWNER}"')
     except psycopg.errors.InsufficientPrivilege as exc:
         raise RefusedError(
             _(
-                "This central login may not change the catalogue; use head office's login "
-                "(a member of {owner}, e.g. the one that ran 'central init')."
+                "This central login may not maintain central (catalogue, change log); use "
+                "head office's login (a member of {owner}, e.g. the one that ran 'central init')."
             ).format(owner=OWNER)
         ) from exc
     except psycopg.errors.InvalidParameterValue as exc:

@@ -254,8 +254,8 @@ def _seen_sql() -> str:
         parts.append(
             f"SELECT s.id AS sid, substr(x.{col}, length(s.prefix) + 1)::int AS seq "
             f"FROM {_q(t.name)} x JOIN {SERIES_TABLE} s ON s.branch_id = x.branch_id "
-            f"AND left(x.{col}, length(s.prefix)) = s.prefix "
-            f"AND substr(x.{col}, length(s.prefix) + 1) ~ '^[0-9]{{{DIGITS}}}$'"
+            f"AND s.prefix = left(x.{col}, -{DIGITS}) "  # an equality: a hash join
+            f"AND right(x.{col}, {DIGITS}) ~ '^[0-9]{{{DIGITS}}}$'"
         )
     return " UNION ALL ".join(parts)
 
@@ -366,7 +366,7 @@ def desk_series(conn: Any) -> list[DeskSeries]:
 
     series = conn.execute(
         f"SELECT s.id, coalesce(d.code, ''), coalesce(d.is_local, 0), s.kind, s.prefix, "
-        f"s.last_seq FROM {SERIES_TABLE} s LEFT JOIN devices d ON d.id = s.device_id "
+        f"s.last_seq, s.branch_id FROM {SERIES_TABLE} s LEFT JOIN devices d ON d.id = s.device_id "
         "ORDER BY d.is_local DESC, d.code, s.kind"
     ).fetchall()
     tables = numbered_tables()
@@ -377,7 +377,7 @@ def desk_series(conn: Any) -> list[DeskSeries]:
         f"SELECT tbl, cols FROM sync_quarantine WHERE op = 'I' AND tbl IN ({marks})",
         [t.name for t in tables],
     ).fetchall()
-    for sid, dcode, is_local, kind, prefix, last_seq in series:
+    for sid, dcode, is_local, kind, prefix, last_seq, branch_id in series:
         pattern = _seq_pattern(prefix)
         used: list[int] = []
         pending: list[int] = []
@@ -394,9 +394,9 @@ def desk_series(conn: Any) -> list[DeskSeries]:
             else:
                 rows = conn.execute(
                     f"SELECT x.{col}, EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = ? AND "
-                    f"o.pk = x.id AND o.op = 'I') FROM {_q(t.name)} x WHERE substr(x.{col}, 1, "
-                    "length(?)) = ?",
-                    (t.name, prefix, prefix),
+                    f"o.pk = x.id AND o.op = 'I') FROM {_q(t.name)} x "
+                    f"WHERE x.branch_id = ? AND x.{col} >= ? AND x.{col} < ?",  # an index range
+                    (t.name, branch_id, prefix, prefix + "\U0010ffff"),
                 ).fetchall()
                 found = []
                 for number, p in rows:
