@@ -286,17 +286,19 @@ def central_gaps(url: str, *, branch: str | None = None) -> list[SeriesGaps]:
                         code=code
                     )
                 )
-        seen = _seen_sql()
-        cur.execute(f"SELECT sid, count(*), min(seq), max(seq) FROM ({seen}) a GROUP BY sid")
-        stats = {r[0]: r[1:] for r in cur.fetchall()}
+        # one pass: per series the count, range and the holes between consecutive numbers
         cur.execute(
-            f"SELECT sid, prev + 1, seq - 1 FROM (SELECT sid, seq, lag(seq, 1, 0) OVER "
-            f"(PARTITION BY sid ORDER BY seq) AS prev FROM ({seen}) a) g "
-            "WHERE seq - prev > 1 ORDER BY sid, seq"
+            "SELECT sid, count(*), min(seq), max(seq), "
+            "array_agg(prev + 1 ORDER BY seq) FILTER (WHERE seq - prev > 1), "
+            "array_agg(seq - 1 ORDER BY seq) FILTER (WHERE seq - prev > 1) "
+            "FROM (SELECT sid, seq, lag(seq, 1, 0) OVER (PARTITION BY sid ORDER BY seq) AS prev "
+            f"FROM ({_seen_sql()}) a) g GROUP BY sid"
         )
+        stats: dict[uuid.UUID, tuple[int, int | None, int | None]] = {}
         holes: dict[uuid.UUID, list[tuple[int, int]]] = {}
-        for sid, lo, hi in cur.fetchall():
-            holes.setdefault(sid, []).append((int(lo), int(hi)))
+        for sid, count, lo, hi, starts, ends in cur.fetchall():
+            stats[sid] = (count, lo, hi)
+            holes[sid] = [(int(a), int(b)) for a, b in zip(starts or [], ends or [], strict=True)]
         tables = [t.name for t in numbered_tables()]
         cur.execute(
             "SELECT branch_id, tbl, cols FROM sync_quarantine WHERE tbl = ANY(%s) AND op = 'I'",
