@@ -181,6 +181,11 @@ def test_gaps_per_device_series_at_central_and_on_the_desk(desks, central_url):
     ]
     assert len(refused) == 1, result.quarantined
     assert "BJ01-A-RK000001" in refused[0].reason and "desk A" in refused[0].reason
+    # A's receipt with that number collides on B: set aside there, said in plain words, and
+    # its lines and movements with it (the pull is not blocked)
+    pulled = [q for q in result.quarantined if q.reason.startswith("Not applied")]
+    assert any("BJ01-A-RK000001" in q.reason and "same number" in q.reason for q in pulled)
+    assert {"stock_document_lines", "stock_movements"} <= {q.tbl for q in pulled}
     # A issues a fourth receipt and does not sync yet
     DocumentService(a.db, a.actor).receive([LineInput(part, shelf, 4, 1000)])
 

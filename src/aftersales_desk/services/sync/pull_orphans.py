@@ -61,6 +61,7 @@ def apply_page(cur: Any, page: list[Any], make_applier: Callable[[Any], Any]) ->
         left_out.update(more)
         cur.execute("ROLLBACK TO sync_page")
     cur.execute("RELEASE sync_page")
+    _explain_numbers(applier.refused)
     for ch in page:
         if ch.pk in left_out:
             parent, ppk = left_out[ch.pk]
@@ -78,3 +79,25 @@ def apply_page(cur: Any, page: list[Any], make_applier: Callable[[Any], Any]) ->
                 )
             )
     return applier
+
+
+def _explain_numbers(refused: list[Any]) -> None:
+    """A pulled document whose number a document of this desk has: say so in the reason."""
+    from aftersales_desk.services.sync.central_documents import (
+        document_name,
+        number_column,
+        numbered_tables,
+    )
+
+    tables = {t.name: t for t in numbered_tables()}
+    for q in refused:
+        t = tables.get(q.tbl)
+        if t is None or q.op != "I" or "UNIQUE" not in q.reason:
+            continue
+        number = (q.cols or {}).get(number_column(t) or "number")
+        if number:
+            q.reason = _(
+                "Not applied on this desk: the {document} {number} from central has the same "
+                "number as a {document} of this desk; void one of them and enter it again under "
+                "a new number."
+            ).format(document=document_name(t.name), number=number)
