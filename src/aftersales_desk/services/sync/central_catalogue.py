@@ -37,6 +37,12 @@ from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.xlsx_io import RowError, find_header, is_empty, load_rows
 
 FIELDS = [f for f in PartInput.__dataclass_fields__]  # part_no first, as PartInput has them
+SQL_TYPES = {
+    f: {int: "integer", bool: "boolean"}.get(
+        type(PartInput.__dataclass_fields__[f].default), "text"
+    )
+    for f in FIELDS
+}
 
 
 @dataclass
@@ -104,12 +110,14 @@ def import_parts(
         inserts = [v for op, v in result.planned if op == "insert"]
         updates = [v for op, v in result.planned if op == "update"]
         try:
-            if inserts:
-                names = ["id", *FIELDS, "created_at", "updated_at"]
-                cur.executemany(
-                    f"INSERT INTO parts ({', '.join(names)}) "
-                    f"VALUES ({', '.join(['%s'] * len(names))})",
-                    [[uuid.uuid4(), *(v[f] for f in FIELDS), now, now] for v in inserts],
+            for i in range(0, len(inserts), 5000):  # one statement per 5000 rows (no COPY
+                chunk = inserts[i : i + 5000]  # under row-level security)
+                cur.execute(
+                    f"INSERT INTO parts (id, {', '.join(FIELDS)}, created_at, updated_at) "
+                    f"SELECT *, %s::timestamp, %s::timestamp FROM unnest(%s::uuid[], "
+                    f"{', '.join(f'%s::{SQL_TYPES[f]}[]' for f in FIELDS)})",
+                    [now, now, [uuid.uuid4() for _v in chunk]]
+                    + [[v[f] for v in chunk] for f in FIELDS],
                 )
             for v in updates:
                 changed = v["changed"]
