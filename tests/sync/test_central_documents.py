@@ -237,3 +237,32 @@ def test_gap_commands(desks, central_url):
     r = run("ls", "number-gaps", "--db", str(a.path), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == []
+
+
+def test_init_refuses_clearly_when_central_already_holds_a_duplicate_number(central_url):
+    """A document table whose model forgot the unique key: central init adds it, and when
+    duplicates are already stored it stops with a message instead of a database error."""
+    import psycopg
+
+    from aftersales_desk.errors import RefusedError
+    from aftersales_desk.services.sync import central
+    from aftersales_desk.services.sync.central_documents import ensure_schema
+
+    central.add_branch(central_url, "BJ01")
+    with psycopg.connect(central_url) as conn, conn.cursor() as cur:
+        cur.execute("DROP INDEX sync_docno_old_part_batches")
+        for (name,) in cur.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'old_part_batches'::regclass "
+            "AND contype = 'u'"
+        ).fetchall():
+            cur.execute(f'ALTER TABLE old_part_batches DROP CONSTRAINT "{name}"')
+        for _i in range(2):
+            cur.execute(
+                "INSERT INTO old_part_batches (id, created_at, updated_at, branch_id, number, "
+                "status, factory, note) SELECT gen_random_uuid(), now(), now(), id, "
+                "'BJ01-A-FC000001', 'open', '', '' FROM branches WHERE code = 'BJ01'"
+            )
+        conn.commit()
+        with pytest.raises(RefusedError, match="same number") as err:
+            ensure_schema(cur)
+        assert "old_part_batches" in err.value.message
