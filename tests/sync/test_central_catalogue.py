@@ -5,6 +5,7 @@ a desk that syncs refuses local parts and insurers with a message."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,70 @@ def test_central_import_parts_from_the_command_line(desks, central_url, tmp_path
     r = run("central", "import", "parts", "--url", central_url, "--lang", "en")
     assert r.returncode == 2 and "central import parts" in r.stderr
     assert _parts(central_url) == [("P0100", "节气门", 20000)]
+
+
+def test_head_office_keeps_the_insurer_list(desks, central_url, tmp_path):
+    from aftersales_desk.services.sync.central_catalogue import import_insurers
+
+    a, _b = desks
+    from aftersales_desk.services.sync.central_catalogue import INSURER_NAMESPACE
+
+    # central init gave central the insurers every desk's migrations seed, with their ids
+    known = central_rows(central_url, "SELECT id, code, name FROM insurers ORDER BY sort_order")
+    assert [(i.hex, c) for i, c, _n in known] == a.rows(
+        "SELECT id, code FROM insurers ORDER BY sort_order"
+    )
+    assert all(i == uuid.uuid5(INSURER_NAMESPACE, c) for i, c, _n in known)
+    _id, code, name = known[0]
+    book = _workbook(
+        tmp_path / "ins.xlsx",
+        ["代码", "名称", "简称", "启用"],
+        [["ztic", "紫金财产保险", "紫金", "启用"], [code, name, "改名", "停用"]],
+    )
+    result = import_insurers(central_url, book, user="总部")
+    assert (result.created, result.updated, result.errors) == (1, 1, [])
+    a.sync()
+    assert a.rows("SELECT name, short_name, active FROM insurers WHERE code = 'ZTIC'") == [
+        ("紫金财产保险", "紫金", 1)
+    ]
+    assert a.rows("SELECT short_name, active FROM insurers WHERE code = ?", (code,)) == [
+        ("改名", 0)
+    ]
+    # a name another insurer has, and a missing code: nothing written
+    bad = _workbook(
+        tmp_path / "bad.xlsx", ["代码", "名称"], [["NEW1", "紫金财产保险"], ["", "某保险"]]
+    )
+    result = import_insurers(central_url, bad)
+    assert not result.written
+    assert {(e.row, e.column) for e in result.errors} == {(2, "名称"), (3, "代码")}
+    assert central_rows(central_url, "SELECT count(*) FROM insurers WHERE code = 'NEW1'") == [(0,)]
+
+
+def test_a_policy_from_a_desk_finds_its_seeded_insurer_at_central(desks, central_url):
+    from datetime import date
+
+    from aftersales_desk.data.models.archive import Vehicle
+    from aftersales_desk.services.insurance import InsuranceService, PolicyInput
+
+    a, _b = desks
+    cid = a.add_customer("C0009", "周九", "13800000009")
+    with a.db.uow(a.actor, write=True) as uow:
+        v = Vehicle(branch_id=a.actor.branch_id, customer_id=cid, vin="LSVAA4187E2123456")
+        uow.session.add(v)
+        uow.commit()
+        vid = v.id
+    insurer = a.rows("SELECT id FROM insurers ORDER BY sort_order LIMIT 1")[0][0]
+    InsuranceService(a.db, a.actor).create_policy(
+        PolicyInput(
+            policy_no="PDAA202611000001",
+            insurer_id=uuid.UUID(insurer),
+            vehicle_id=vid,
+            kind="compulsory",
+            premium_minor=95000,
+            start_date=date(2026, 12, 1),
+            end_date=date(2027, 11, 30),
+        )
+    )
+    result = a.sync()
+    assert result.quarantined == []
+    assert central_rows(central_url, "SELECT policy_no FROM policies") == [("PDAA202611000001",)]

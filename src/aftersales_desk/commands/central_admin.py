@@ -12,7 +12,7 @@ from aftersales_desk.errors import EXIT_OK, EXIT_USAGE, UsageError
 from aftersales_desk.i18n import _
 
 ACTIONS = ["gaps", "import", "compact"]
-IMPORT_KINDS = ["parts"]
+IMPORT_KINDS = ["parts", "insurers"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "what",
         nargs="*",
         metavar="KIND FILE",
-        help=_("import: what to import (parts) and the Excel file (.xlsx)"),
+        help=_("import: what to import (parts, insurers) and the Excel file (.xlsx)"),
     )
     p.add_argument(
         "--dry-run", action="store_true", help=_("import: check the file, write nothing")
@@ -99,19 +99,19 @@ def _gaps(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from aftersales_desk.cli import TerminalProgress, _print_json
-    from aftersales_desk.services.sync.central_catalogue import import_parts
+    from aftersales_desk.services.sync.central_catalogue import import_insurers, import_parts
     from aftersales_desk.services.xlsx_io import write_import_report
 
     if len(args.what) != 2 or args.what[0] not in IMPORT_KINDS:
-        raise UsageError(_("Use: central import parts FILE.xlsx --url URL"))
+        raise UsageError(_("Use: central import parts|insurers FILE.xlsx --url URL"))
     path = Path(args.what[1]).expanduser()
-    result = import_parts(
-        args.url,
-        path,
-        user=getattr(args, "user", None) or "system",
-        dry_run=args.dry_run,
-        progress=TerminalProgress(_("import")),
-    )
+    user = getattr(args, "user", None) or "system"
+    if args.what[0] == "insurers":
+        result = import_insurers(args.url, path, user=user, dry_run=args.dry_run)
+    else:
+        result = import_parts(
+            args.url, path, user=user, dry_run=args.dry_run, progress=TerminalProgress(_("import"))
+        )
     for e in result.errors:
         print(
             _("row {row}, column {column}: {reason}").format(

@@ -313,6 +313,10 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
         from aftersales_desk.services.sync import central_documents
 
         central_documents.ensure_schema(cur)
+        # hook (issue 9, catalogue): the master rows every desk's migrations seed (insurers)
+        from aftersales_desk.services.sync import central_catalogue
+
+        central_catalogue.seed_master_data(cur)
         for tname, privileges in SYNC_TABLE_GRANTS.items():
             cur.execute(f"ALTER TABLE {tname} ENABLE ROW LEVEL SECURITY")
             cur.execute(f"ALTER TABLE {tname} FORCE ROW LEVEL SECURITY")
