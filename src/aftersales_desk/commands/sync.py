@@ -11,23 +11,29 @@ import sys
 from pathlib import Path
 
 from aftersales_desk.cli import _actor, _db_path, _open, _print_json, command
+from aftersales_desk.commands import central_admin
 from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from aftersales_desk.i18n import _
 
 
 def _central_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["init", "add-branch"], help=_("what to do"))
+    p.add_argument(
+        "action", choices=["init", "add-branch", *central_admin.ACTIONS], help=_("what to do")
+    )
     p.add_argument(
         "--url", required=True, help=_("central PostgreSQL address, e.g. postgresql://host/db")
     )
     p.add_argument("--branch", metavar="CODE", help=_("branch code (add-branch)"))
     p.add_argument("--branch-name", metavar="NAME", help=_("branch name (add-branch)"))
+    central_admin.add_arguments(p)  # issue 9: gaps, import parts
 
 
 @command("central")(_central_args)
 def cmd_central(args: argparse.Namespace) -> int:
     from aftersales_desk.services.sync import central
 
+    if args.action in central_admin.ACTIONS:
+        return central_admin.run(args)
     if args.action == "init":
         result = central.init(args.url)
         if args.json:

@@ -934,6 +934,10 @@ class InsuranceService:
             raise ValidationError(_("An insurer needs a code and a name."), field="code")
         with self.db.uow(self.actor, write=True) as uow:
             s = uow.session
+            # issue 9: on a desk that syncs, head office keeps the insurer list
+            from aftersales_desk.services.sync.central_catalogue import refuse_master_edit
+
+            refuse_master_edit(s, _("insurer {name}").format(name=name))
             if s.scalar(select(Insurer.id).where(or_(Insurer.code == code, Insurer.name == name))):
                 raise RefusedError(
                     _("The insurer {name} ({code}) is already listed.").format(name=name, code=code)

@@ -17,4 +17,5 @@ import aftersales_desk.services.parts
 import aftersales_desk.services.report_registry
 import aftersales_desk.services.schedule
 import aftersales_desk.services.service_clocks
+import aftersales_desk.services.sync.numbers_registry
 import aftersales_desk.services.sync.registry  # noqa: F401

@@ -205,6 +205,10 @@ class PartsCatalog:
         require(self.actor, Permission.EDIT_PARTS)
         data = validate_part(data)
         with self.db.uow(self.actor, write=True) as uow:
+            # issue 9: on a desk that syncs, head office keeps the catalogue
+            from aftersales_desk.services.sync.central_catalogue import refuse_master_edit
+
+            refuse_master_edit(uow.session, _("part {part}").format(part=data.part_no))
             if data.barcode:
                 other = uow.session.scalars(
                     select(Part).where(Part.barcode == data.barcode, Part.part_no != data.part_no)

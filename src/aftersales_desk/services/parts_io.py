@@ -159,6 +159,10 @@ def _import_rows(
     seen: dict[str, int] = {}
     with db.uow(actor, write=True) as uow:
         s = uow.session
+        # issue 9: on a desk that syncs, head office keeps the catalogue
+        from aftersales_desk.services.sync.central_catalogue import refuse_master_edit
+
+        refuse_master_edit(s, _("the parts in {file}").format(file=path.name))
         for index in range(header.index + 1, len(rows)):
             n = index + 1  # the row number Excel shows
             if n % 500 == 0:

@@ -309,6 +309,14 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
             if cap.classify(t) == "master":
                 for sql in _master_capture_sql(t):
                     cur.execute(sql)
+        # hook (issue 9, document numbers): unique (branch, number) on every numbered table
+        from aftersales_desk.services.sync import central_documents
+
+        central_documents.ensure_schema(cur)
+        # hook (issue 9, catalogue): the master rows every desk's migrations seed (insurers)
+        from aftersales_desk.services.sync import central_catalogue
+
+        central_catalogue.seed_master_data(cur)
         for tname, privileges in SYNC_TABLE_GRANTS.items():
             cur.execute(f"ALTER TABLE {tname} ENABLE ROW LEVEL SECURITY")
             cur.execute(f"ALTER TABLE {tname} FORCE ROW LEVEL SECURITY")
@@ -676,6 +684,10 @@ def _apply_one_saved(
         ack.applied += 1
     except (_Refuse, psycopg.Error) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        # hook (issue 9, document numbers): say whose document holds the number
+        from aftersales_desk.services.sync import central_documents
+
+        reason = central_documents.refusal_reason(cur, ch, exc, branch, device_id) or reason
         cur.execute(
             "INSERT INTO sync_quarantine (branch_id, device_id, batch_no, tbl, pk, op, "
             "cols, hlc, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",

@@ -33,7 +33,7 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import DatabaseError, RefusedError, UsageError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.sync import PROTOCOL_VERSION, central
+from aftersales_desk.services.sync import PROTOCOL_VERSION, central, pull_orphans
 
 BATCH_SIZE = 500
 PAGE_SIZE = 5000
@@ -434,8 +434,8 @@ def pull(
             cur = _raw(uow)
             cur.execute("PRAGMA defer_foreign_keys = ON")
             cur.execute("INSERT INTO sync_applying (id) VALUES (1)")
-            applier = _Applier(cur)
-            applier.apply(page)
+            # hook (issue 9): rows of a parent set aside here are set aside with it
+            applier = pull_orphans.apply_page(cur, page, _Applier)
             applier.rebuild_caches(uow)
             _store_results(cur, [], applier.refused)
             cur.execute("DELETE FROM sync_applying")
