@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from aftersales_desk.domain.money import MINOR_PER_UNIT, format_money
-from aftersales_desk.errors import UsageError
 from aftersales_desk.i18n import _
+from aftersales_desk.reports.tables import write_by_suffix
 
 
 @dataclass
@@ -227,12 +227,6 @@ def write_xlsx(paper: CountPaper, out: Path) -> None:
 
 
 def write_paper(paper: CountPaper, out: Path) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".pdf":
-        write_pdf(paper, out)
-    elif suffix == ".xlsx":
-        write_xlsx(paper, out)
-    else:
-        raise UsageError(_("Write a .xlsx or a .pdf file, not {name}.").format(name=out.name))
+    write_by_suffix(
+        out, xlsx=lambda path: write_xlsx(paper, path), pdf=lambda path: write_pdf(paper, path)
+    )

@@ -3,6 +3,7 @@ the parts counter's lists and reports (replenishment, stock valuation, return-to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,20 +65,21 @@ def write_xlsx(report: TableReport, out: Path) -> None:
     wb.save(out)
 
 
-def write_pdf(report: TableReport, out: Path) -> None:
-    from reportlab.graphics.barcode.code128 import Code128
-    from reportlab.lib import colors
+def start_landscape_pdf(
+    out: Path, title: str, subtitle: str, *, gap_mm: float
+) -> tuple[Any, list[Any], str]:
+    """An A4-landscape document (CJK font embedded) and its story so far — the title, the
+    subtitle with the time printed, a gap — with the font's name, for the tables that follow."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     from aftersales_desk.reports.fonts import register_pdf_font
 
     font = register_pdf_font()
     title_style = ParagraphStyle("t", fontName=font, fontSize=15, leading=19)
     sub_style = ParagraphStyle("s", fontName=font, fontSize=9, leading=12)
-    cell_style = ParagraphStyle("c", fontName=font, fontSize=8, leading=10)
     doc = SimpleDocTemplate(
         str(out),
         pagesize=landscape(A4),
@@ -85,29 +87,34 @@ def write_pdf(report: TableReport, out: Path) -> None:
         rightMargin=12 * mm,
         topMargin=12 * mm,
         bottomMargin=12 * mm,
-        title=report.title,
+        title=title,
     )
     printed = utcnow().astimezone().strftime("%Y-%m-%d %H:%M")
     story: list[Any] = [
-        Paragraph(report.title, title_style),
+        Paragraph(title, title_style),
         Paragraph(
-            " · ".join(x for x in (report.subtitle, _("printed {at}").format(at=printed)) if x),
+            " · ".join(x for x in (subtitle, _("printed {at}").format(at=printed)) if x),
             sub_style,
         ),
-        Spacer(1, 4 * mm),
+        Spacer(1, gap_mm * mm),
     ]
-    if report.barcode:
-        story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
-    body = [*report.rows, *([report.totals] if report.totals else [])]
-    data = [[Paragraph(c, cell_style) for c in report.columns]]
-    for row in body:
-        data.append(
-            [Paragraph(_cell(v, i in report.money_cols), cell_style) for i, v in enumerate(row)]
-        )
-    if not report.rows:
-        data.append(
-            [Paragraph(_("Nothing to report."), cell_style)] + [""] * (len(report.columns) - 1)
-        )
+    return doc, story, font
+
+
+def pdf_grid(
+    columns: list[str], rows: list[list[str]], font: str, *, empty: bool, shade_last: bool = False
+) -> Any:
+    """A gridded table of text cells whose header row repeats on every page; ``empty`` adds the
+    line "Nothing to report.", ``shade_last`` greys the last row (the totals)."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import LongTable, Paragraph, TableStyle
+
+    cell_style = ParagraphStyle("c", fontName=font, fontSize=8, leading=10)
+    data: list[list[Any]] = [[Paragraph(c, cell_style) for c in columns]]
+    data += [[Paragraph(c, cell_style) for c in row] for row in rows]
+    if empty:
+        data.append([Paragraph(_("Nothing to report."), cell_style)] + [""] * (len(columns) - 1))
     table = LongTable(data, repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), font),
@@ -115,21 +122,45 @@ def write_pdf(report: TableReport, out: Path) -> None:
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.92, 0.95)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    if report.totals:
+    if shade_last:
         style.append(("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.95, 0.95, 0.95)))
     table.setStyle(TableStyle(style))
-    story.append(table)
+    return table
+
+
+def write_pdf(report: TableReport, out: Path) -> None:
+    from reportlab.graphics.barcode.code128 import Code128
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    doc, story, font = start_landscape_pdf(out, report.title, report.subtitle, gap_mm=4)
+    if report.barcode:
+        story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
+    body = [*report.rows, *([report.totals] if report.totals else [])]
+    cells = [[_cell(v, i in report.money_cols) for i, v in enumerate(row)] for row in body]
+    story.append(
+        pdf_grid(report.columns, cells, font, empty=not report.rows, shade_last=bool(report.totals))
+    )
     doc.build(story)
 
 
-def write_table(report: TableReport, out: Path) -> None:
-    """Write ``report`` as .xlsx or .pdf, chosen by ``out``'s suffix."""
+def write_by_suffix(
+    out: Path, *, xlsx: Callable[[Path], None], pdf: Callable[[Path], None]
+) -> None:
+    """Write ``out`` as .xlsx or .pdf, chosen by its suffix; its folder is made if missing."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
-        write_xlsx(report, out)
+        xlsx(out)
     elif suffix == ".pdf":
-        write_pdf(report, out)
+        pdf(out)
     else:
         raise UsageError(_("Write a .xlsx or a .pdf file, not {name}.").format(name=out.name))
+
+
+def write_table(report: TableReport, out: Path) -> None:
+    """Write ``report`` as .xlsx or .pdf, chosen by ``out``'s suffix."""
+    write_by_suffix(
+        out, xlsx=lambda path: write_xlsx(report, path), pdf=lambda path: write_pdf(report, path)
+    )
