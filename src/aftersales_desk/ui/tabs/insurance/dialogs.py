@@ -51,6 +51,7 @@ from aftersales_desk.services.insurance import (
     payment_label,
 )
 from aftersales_desk.ui.tabs.parts.dialogs import money_spin, spin_minor
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 def to_qdate(d: date) -> QDate:
@@ -76,16 +77,6 @@ class _SavingDialog(QDialog):
         self._save = save
         self.result_value: Any = None
         self.error = ""
-
-    def _buttons(self, ok_text: str) -> QDialogButtonBox:
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        return buttons
 
     def accept(self) -> None:
         # ``value()`` is each dialog's own: the input its fields make
@@ -200,7 +191,7 @@ class PolicyDialog(_SavingDialog):
         form.addRow(_("Notes"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
         self.cb_kind.currentIndexChanged.connect(self._kind_changed)
         self.sp_premium.valueChanged.connect(self._update_commission)
         self.sp_rate.valueChanged.connect(self._update_commission)
@@ -301,7 +292,7 @@ class RenewalStepDialog(_SavingDialog):
         form.addRow(_("Note"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def value(self) -> dict[str, Any]:
         return {
@@ -352,7 +343,7 @@ class AccidentDialog(_SavingDialog):
         form.addRow(_("Notes"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def on_plate(self) -> None:
         self.cb_order.clear()
@@ -410,7 +401,7 @@ class OilSaleDialog(_SavingDialog):
         form.addRow(_("Salesperson"), self.ed_sales)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def on_find(self) -> None:
         self.list_customers.clear()
