@@ -38,10 +38,8 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.insurance import (
     COVERAGES,
     LOST_REASONS,
-    AccidentInput,
     InsuranceService,
     InsurerRow,
-    OilSaleInput,
     PipelineRow,
     PolicyInput,
     VehicleChoice,
@@ -50,6 +48,7 @@ from aftersales_desk.services.insurance import (
     one_year_end,
     payment_label,
 )
+from aftersales_desk.services.insurance_logs import AccidentInput, InsuranceLogs, OilSaleInput
 from aftersales_desk.ui.tabs.parts.dialogs import money_spin, spin_minor
 from aftersales_desk.ui.widgets import ok_cancel
 
@@ -309,15 +308,15 @@ class AccidentDialog(_SavingDialog):
 
     def __init__(
         self,
-        service: InsuranceService,
+        logs: InsuranceLogs,
         insurers: list[InsurerRow],
         save: Callable[[Any], Any],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(save, parent)
-        self.service = service
+        self.logs = logs
         self.setWindowTitle(_("Accident vehicle received"))
-        self.ed_date = date_edit(service.today())
+        self.ed_date = date_edit(logs.today())
         self.ed_plate = QLineEdit()
         self.ed_plate.editingFinished.connect(self.on_plate)
         self.cb_insurer = QComboBox()
@@ -348,7 +347,7 @@ class AccidentDialog(_SavingDialog):
     def on_plate(self) -> None:
         self.cb_order.clear()
         self.cb_order.addItem(_("(no work order yet)"), None)
-        for wo in self.service.work_orders_for_plate(self.ed_plate.text()):
+        for wo in self.logs.work_orders_for_plate(self.ed_plate.text()):
             self.cb_order.addItem(f"{wo.number} · {wo.opened_on.isoformat()}", wo.id)
         if self.cb_order.count() > 1:
             self.cb_order.setCurrentIndex(1)

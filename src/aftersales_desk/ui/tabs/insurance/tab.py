@@ -49,6 +49,7 @@ from aftersales_desk.services.insurance import (
     payment_label,
     renewal_label,
 )
+from aftersales_desk.services.insurance_logs import InsuranceLogs
 from aftersales_desk.services.pages import Page
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
@@ -466,8 +467,9 @@ class PipelinePage(_Page):
 
 
 class AccidentsPage(_Page):
-    def __init__(self, ctx: AppContext, service: InsuranceService) -> None:
+    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
         super().__init__(ctx, service)
+        self.logs = logs
         self.model = LazyTableModel(
             [
                 Column("intake_date", N_("Intake date"), _iso),
@@ -499,17 +501,18 @@ class AccidentsPage(_Page):
         layout.addWidget(self.view)
 
     def refresh(self) -> None:
-        self.load(self.model, self.service.accident_page)
+        self.load(self.model, self.logs.accident_page)
 
     def on_new(self) -> None:
-        dlg = AccidentDialog(self.service, self.insurers(), self.service.create_accident, self)
+        dlg = AccidentDialog(self.logs, self.insurers(), self.logs.create_accident, self)
         if dlg.exec():
             self.saved()
 
 
 class OilPage(_Page):
-    def __init__(self, ctx: AppContext, service: InsuranceService) -> None:
+    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
         super().__init__(ctx, service)
+        self.logs = logs
         self.model = LazyTableModel(
             [
                 Column("sold_on", N_("Date"), _iso),
@@ -535,10 +538,10 @@ class OilPage(_Page):
         layout.addWidget(self.view)
 
     def refresh(self) -> None:
-        self.load(self.model, self.service.oil_page)
+        self.load(self.model, self.logs.oil_page)
 
     def on_new(self) -> None:
-        dlg = OilSaleDialog(self.service, self.service.create_oil_sale, self)
+        dlg = OilSaleDialog(self.service, self.logs.create_oil_sale, self)
         if dlg.exec():
             self.saved()
 
@@ -645,8 +648,9 @@ class InsuranceTab(QWidget):
         self.pages = QTabWidget()
         self.pipeline = PipelinePage(ctx, self.service)
         self.policies = PoliciesPage(ctx, self.service)
-        self.accidents = AccidentsPage(ctx, self.service)
-        self.oil = OilPage(ctx, self.service)
+        logs = InsuranceLogs(ctx.db, ctx.actor)
+        self.accidents = AccidentsPage(ctx, self.service, logs)
+        self.oil = OilPage(ctx, self.service, logs)
         self.figures = FiguresPage(ctx, self.service)
         self.pages.addTab(self.pipeline, _("Renewal pipeline"))
         self.pages.addTab(self.policies, _("Policies"))
