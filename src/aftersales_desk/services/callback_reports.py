@@ -40,8 +40,9 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.reports.sections import Chart, Section, SectionedReport, write_sections
 from aftersales_desk.services.archive import LOST_REASONS, ArchiveService
 from aftersales_desk.services.auth import require
+from aftersales_desk.services.callback_questionnaires import SATISFIED, Question, to_question
 from aftersales_desk.services.callback_rules import rule_label
-from aftersales_desk.services.callbacks import SATISFIED, Question, status_label, to_question
+from aftersales_desk.services.callbacks import status_label
 from aftersales_desk.services.progress import Progress
 from aftersales_desk.services.report_registry import Period, ReportSpec, register
 
