@@ -28,11 +28,11 @@ from aftersales_desk.services.archive import (
     VISIT_KIND_LABELS,
     CustomerCard,
     CustomerInput,
-    LostRules,
     VehicleInput,
     VehicleRow,
     VisitInput,
 )
+from aftersales_desk.services.archive_lost import LostRules
 from aftersales_desk.services.archive_work_orders import CloseInput
 from aftersales_desk.ui.widgets import ok_cancel
 
