@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer, run_export
 from aftersales_desk.errors import EXIT_OK
 from aftersales_desk.i18n import N_, _
 
@@ -79,17 +79,8 @@ def _customer_line(result: CustomerImportResult) -> str:
 def export_customers_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.archive_files import export_customers
 
-    out = Path(args.out).expanduser()
-    db = _open(args, write=True)
-    try:
-        n = export_customers(db, _actor(db, args), out, TerminalProgress(_("Exporting customers")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"out": str(out), "rows": n})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    progress = TerminalProgress(_("Exporting customers"))
+    return run_export(args, lambda db, actor, out: export_customers(db, actor, out, progress))
 
 
 def print_card_cmd(args: argparse.Namespace) -> int:

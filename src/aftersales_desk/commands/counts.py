@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aftersales_desk.cli import _actor, _open, _print_json
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer, run_export
 from aftersales_desk.errors import EXIT_OK
 from aftersales_desk.i18n import N_, _
 
@@ -40,17 +40,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
     from aftersales_desk.services.counts_io import export_sheet
 
-    out = Path(args.out).expanduser()
-    db = _open(args, write=False)
-    try:
-        n = export_sheet(db, _actor(db, args), None, out)
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"kind": "stock-count", "rows": n, "out": str(out)})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    return run_export(
+        args,
+        lambda db, actor, out: export_sheet(db, actor, None, out),
+        write=False,
+        with_kind=True,
+    )
 
 
 def cmd_print(args: argparse.Namespace) -> int:

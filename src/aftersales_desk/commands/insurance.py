@@ -6,12 +6,11 @@ come from the shared registries)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, _print_rows, command
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, Importer
-from aftersales_desk.errors import EXIT_OK, UsageError
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_rows, command
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, Importer, run_export
+from aftersales_desk.errors import UsageError
 from aftersales_desk.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -43,19 +42,10 @@ def _policy_line(result: PolicyImportResult) -> str:
 def export_policies_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.insurance_io import export_policies
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
-    db = _open(args, write=True)
-    try:
-        n = export_policies(db, _actor(db, args), out, TerminalProgress(_("Exporting policies")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"out": str(out), "rows": n})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    progress = TerminalProgress(_("Exporting policies"))
+    return run_export(
+        args, lambda db, actor, out: export_policies(db, actor, out, progress), xlsx_only=True
+    )
 
 
 IMPORTERS["policies"] = Importer(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer, run_export
 from aftersales_desk.errors import EXIT_OK, UsageError
 from aftersales_desk.i18n import N_, _
 
@@ -85,21 +85,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
     from aftersales_desk.services.parts_io import export_movements, export_parts
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
-    db = _open(args, write=True)
-    try:
-        actor = _actor(db, args)
-        fn = export_parts if args.kind == "parts" else export_movements
-        n = fn(db, actor, out, progress=TerminalProgress(_("Export")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"kind": args.kind, "rows": n, "out": str(out)})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    fn = export_parts if args.kind == "parts" else export_movements
+    progress = TerminalProgress(_("Export"))
+    return run_export(
+        args,
+        lambda db, actor, out: fn(db, actor, out, progress=progress),
+        xlsx_only=True,
+        with_kind=True,
+    )
 
 
 for _kind in ("slip", "receipt", "old-parts"):

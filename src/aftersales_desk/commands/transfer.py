@@ -124,6 +124,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _lookup(EXPORTERS, args.kind)(args)
 
 
+def run_export(
+    args: argparse.Namespace,
+    export: Callable[[Any, Any, Path], int],
+    *,
+    xlsx_only: bool = False,
+    write: bool = True,
+    with_kind: bool = False,
+) -> int:
+    """``export KIND --out FILE``: ``export(db, actor, out)`` writes the file and returns its row
+    count; the summary is ``{"out", "rows"}`` (``{"kind", "rows", "out"}`` with ``with_kind``)."""
+    out = Path(args.out).expanduser()
+    if xlsx_only and out.suffix.lower() != ".xlsx":
+        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
+    db = _open(args, write=write)
+    try:
+        n = export(db, _actor(db, args), out)
+    finally:
+        db.dispose()
+    if args.json:
+        _print_json(
+            {"kind": args.kind, "rows": n, "out": str(out)}
+            if with_kind
+            else {"out": str(out), "rows": n}
+        )
+    else:
+        print(_("{n} rows written to {out}.").format(n=n, out=out))
+    return EXIT_OK
+
+
 def _print_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", help=_("what to print: card, slip, receipt, old-parts"))
     p.add_argument(
