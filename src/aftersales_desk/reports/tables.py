@@ -25,7 +25,8 @@ class TableReport:
     barcode: str = ""
 
 
-def _cell(value: Any, money: bool) -> str:
+def cell_text(value: Any, money: bool) -> str:
+    """A cell as printed: money columns in yuan, nothing for None."""
     if value is None:
         return ""
     if money and isinstance(value, int):
@@ -137,7 +138,7 @@ def write_pdf(report: TableReport, out: Path) -> None:
     if report.barcode:
         story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
     body = [*report.rows, *([report.totals] if report.totals else [])]
-    cells = [[_cell(v, i in report.money_cols) for i, v in enumerate(row)] for row in body]
+    cells = [[cell_text(v, i in report.money_cols) for i, v in enumerate(row)] for row in body]
     story.append(
         pdf_grid(report.columns, cells, font, empty=not report.rows, shade_last=bool(report.totals))
     )

@@ -833,8 +833,8 @@ def figure_lines(f: DailyFigures) -> list[tuple[str, str, str]]:
 
 
 # --- the service --------------------------------------------------------------------------------
-class InsuranceService:
-    """Use cases of the insurance tab, for one acting user."""
+class InsuranceDesk:
+    """One acting user at the insurance desk: the branch and its today."""
 
     def __init__(self, db: Database, actor: Actor) -> None:
         self.db = db
@@ -847,6 +847,10 @@ class InsuranceService:
     def today(self) -> date:
         with self.db.uow(self.actor) as uow:
             return branch_today(uow.session, self.branch_id)
+
+
+class InsuranceService(InsuranceDesk):
+    """Use cases of the insurance tab (master data, policies, the renewal pipeline, figures)."""
 
     # --- master data and look-ups ------------------------------------------------------------
     def insurers(self, *, include_inactive: bool = False) -> list[InsurerRow]:

@@ -12,14 +12,12 @@ from sqlalchemy import func, select, tuple_
 
 from aftersales_desk.data.models.archive import Customer, Vehicle, Visit, WorkOrder
 from aftersales_desk.data.models.insurance import AccidentIntake, Insurer, OilSale
-from aftersales_desk.data.uow import Database
-from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.archive import normalize_plate
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.insurance import INSURER_NAME, branch_today
+from aftersales_desk.services.insurance import INSURER_NAME, InsuranceDesk, branch_today
 from aftersales_desk.services.pages import Page
 
 
@@ -90,20 +88,8 @@ class WorkOrderChoice:
     opened_on: date
 
 
-class InsuranceLogs:
+class InsuranceLogs(InsuranceDesk):
     """Use cases of the accident-vehicle and engine-oil pages, for one acting user."""
-
-    def __init__(self, db: Database, actor: Actor) -> None:
-        self.db = db
-        self.actor = actor
-
-    @property
-    def branch_id(self) -> uuid.UUID | None:
-        return self.actor.branch_id
-
-    def today(self) -> date:
-        with self.db.uow(self.actor) as uow:
-            return branch_today(uow.session, self.branch_id)
 
     # --- accident vehicles --------------------------------------------------------------------
     def work_orders_for_plate(self, plate: str, limit: int = 20) -> list[WorkOrderChoice]:

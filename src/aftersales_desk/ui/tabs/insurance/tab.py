@@ -466,32 +466,27 @@ class PipelinePage(_Page):
             self.saved()
 
 
-class AccidentsPage(_Page):
-    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
+class _LogPage(_Page):
+    """One of the desk's logs: its list under a button that records a new entry."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        service: InsuranceService,
+        logs: InsuranceLogs,
+        columns: list[Column],
+        widths: tuple[int, ...],
+        new_text: str,
+        on_new: Callable[[], None],
+    ) -> None:
         super().__init__(ctx, service)
         self.logs = logs
-        self.model = LazyTableModel(
-            [
-                Column("intake_date", N_("Intake date"), _iso),
-                Column("plate", N_("Plate")),
-                Column("customer_name", N_("Customer")),
-                Column("insurer", N_("Insurer")),
-                Column("claim_no", N_("Claim no.")),
-                Column("towed_in", N_("Towed in"), lambda v: _("yes") if v else _("no")),
-                Column("surveyor", N_("Surveyor")),
-                Column("estimate_minor", N_("Estimate"), _money, align_right=True),
-                Column("work_order_no", N_("Work order")),
-                Column("visit_date", N_("Repair visit"), _iso),
-                Column("note", N_("Notes")),
-            ],
-            _rows_page([]),
-        )
+        self.model = LazyTableModel(columns, _rows_page([]))
         self.view = _table(self.model)
-        for col, width in ((0, 90), (1, 90), (2, 80), (3, 80), (4, 150), (5, 60), (6, 80),
-                           (7, 100), (8, 110), (9, 90)):  # fmt: skip
+        for col, width in enumerate(widths):
             self.view.setColumnWidth(col, width)
-        btn = QPushButton(_("Accident vehicle received…"))
-        btn.clicked.connect(self.on_new)
+        btn = QPushButton(new_text)
+        btn.clicked.connect(on_new)
         btn.setVisible(self.can_edit)
         bar = QHBoxLayout()
         bar.addWidget(btn)
@@ -499,6 +494,27 @@ class AccidentsPage(_Page):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+
+
+class AccidentsPage(_LogPage):
+    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
+        columns = [
+            Column("intake_date", N_("Intake date"), _iso),
+            Column("plate", N_("Plate")),
+            Column("customer_name", N_("Customer")),
+            Column("insurer", N_("Insurer")),
+            Column("claim_no", N_("Claim no.")),
+            Column("towed_in", N_("Towed in"), lambda v: _("yes") if v else _("no")),
+            Column("surveyor", N_("Surveyor")),
+            Column("estimate_minor", N_("Estimate"), _money, align_right=True),
+            Column("work_order_no", N_("Work order")),
+            Column("visit_date", N_("Repair visit"), _iso),
+            Column("note", N_("Notes")),
+        ]
+        widths = (90, 90, 80, 80, 150, 60, 80, 100, 110, 90)
+        super().__init__(
+            ctx, service, logs, columns, widths, _("Accident vehicle received…"), self.on_new
+        )
 
     def refresh(self) -> None:
         self.load(self.model, self.logs.accident_page)
@@ -509,33 +525,19 @@ class AccidentsPage(_Page):
             self.saved()
 
 
-class OilPage(_Page):
+class OilPage(_LogPage):
     def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
-        super().__init__(ctx, service)
-        self.logs = logs
-        self.model = LazyTableModel(
-            [
-                Column("sold_on", N_("Date"), _iso),
-                Column("product", N_("Product")),
-                Column("quantity", N_("Quantity"), align_right=True),
-                Column("amount_minor", N_("Amount"), _money, align_right=True),
-                Column("who", N_("Customer")),
-                Column("salesperson", N_("Salesperson")),
-            ],
-            _rows_page([]),
+        columns = [
+            Column("sold_on", N_("Date"), _iso),
+            Column("product", N_("Product")),
+            Column("quantity", N_("Quantity"), align_right=True),
+            Column("amount_minor", N_("Amount"), _money, align_right=True),
+            Column("who", N_("Customer")),
+            Column("salesperson", N_("Salesperson")),
+        ]
+        super().__init__(
+            ctx, service, logs, columns, (90, 220, 70, 90, 120), _("New oil sale…"), self.on_new
         )
-        self.view = _table(self.model)
-        for col, width in ((0, 90), (1, 220), (2, 70), (3, 90), (4, 120)):
-            self.view.setColumnWidth(col, width)
-        btn = QPushButton(_("New oil sale…"))
-        btn.clicked.connect(self.on_new)
-        btn.setVisible(self.can_edit)
-        bar = QHBoxLayout()
-        bar.addWidget(btn)
-        bar.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.view)
 
     def refresh(self) -> None:
         self.load(self.model, self.logs.oil_page)
