@@ -38,7 +38,7 @@ def build(path: Path) -> None:
     from aftersales_desk.data.models.archive import Customer, Vehicle
     from aftersales_desk.data.models.callbacks import Callback
     from aftersales_desk.services.bootstrap import initialize, local_actor
-    from aftersales_desk.services.callbacks import active_questionnaire, to_question
+    from aftersales_desk.services.callback_questionnaires import active_questionnaire, to_question
 
     db = initialize(
         path,

@@ -156,16 +156,18 @@ def test_steps_accidents_and_oil_pages(qtbot, ctx, db, admin, message_boxes):
     assert page.model.row(0).renewal_status == "quoted"
     assert page.model.row(0).quoted_minor == 88000
 
+    from aftersales_desk.services.insurance_logs import InsuranceLogs
     from aftersales_desk.ui.tabs.insurance.dialogs import AccidentDialog, OilSaleDialog
 
-    acc = AccidentDialog(svc, svc.insurers(), svc.create_accident)
+    logs = InsuranceLogs(db, admin)
+    acc = AccidentDialog(logs, svc.insurers(), logs.create_accident)
     acc.ed_plate.setText("京A12345")
     acc.on_plate()
     acc.ed_claim.setText("RDAA2026000001")
     acc.sp_estimate.setValue(3200)
     acc.accept()
     assert acc.result() == QDialog.DialogCode.Accepted, acc.error
-    oil = OilSaleDialog(svc, svc.create_oil_sale)
+    oil = OilSaleDialog(svc, logs.create_oil_sale)
     oil.ed_product.setText("美孚1号 5W-30 4L")
     oil.sp_qty.setValue(2)
     oil.sp_amount.setValue(916)

@@ -27,6 +27,7 @@ from aftersales_desk.services.archive_files import (
     import_customers,
     print_card,
 )
+from aftersales_desk.services.archive_lost import LostCustomers
 from aftersales_desk.services.archive_search import search
 from aftersales_desk.services.archive_work_orders import CloseInput, WorkOrderService
 
@@ -36,6 +37,11 @@ VIN = "LSGPC54U7BF000016"
 @pytest.fixture
 def svc(db, admin):
     return ArchiveService(db, admin)
+
+
+@pytest.fixture
+def lost_customers(db, admin):
+    return LostCustomers(db, admin)
 
 
 @pytest.fixture
@@ -165,7 +171,7 @@ def test_documents_ticked_with_scan(db, svc, zhang, tmp_path):
     assert missing[0][0].id == zhang and len(missing[0][1]) == 9
 
 
-def test_lost_customers_and_reason(db, svc, zhang):
+def test_lost_customers_and_reason(db, svc, zhang, lost_customers):
     vehicle = svc.card(zhang).vehicles[0]
     old = date.today() - timedelta(days=400)
     svc.add_visit(zhang, VisitInput(visit_date=old, kind="maintenance", vehicle_id=vehicle.id))
@@ -179,14 +185,14 @@ def test_lost_customers_and_reason(db, svc, zhang):
             free_campaign=True,
         ),
     )
-    lost = svc.lost()
+    lost = lost_customers.lost()
     assert [r.id for r in lost] == [vehicle.id]
-    svc.record_lost_reason(vehicle.id, "moved", "搬去上海")
-    assert svc.lost()[0].reason == "moved"
+    lost_customers.record_lost_reason(vehicle.id, "moved", "搬去上海")
+    assert lost_customers.lost()[0].reason == "moved"
     svc.add_visit(zhang, VisitInput(visit_date=date.today(), kind="repair", vehicle_id=vehicle.id))
-    assert svc.lost() == []
+    assert lost_customers.lost() == []
     month = date.today().replace(day=1) - timedelta(days=1)
-    active, lost_n, rate = svc.churn_rate(month.year, month.month)
+    active, lost_n, rate = lost_customers.churn_rate(month.year, month.month)
     assert active >= 0 and 0.0 <= rate <= 1.0 and lost_n <= active
 
 
@@ -380,8 +386,8 @@ def test_checklist_is_configurable(db, svc, zhang, make_actor):
         ArchiveService(db, make_actor(Role.CLERK)).set_required_documents(["x"])
 
 
-def test_lost_by_mileage_rate_and_rules(db, svc, zhang, make_actor):
-    from aftersales_desk.services.archive import LostRules
+def test_lost_by_mileage_rate_and_rules(db, svc, zhang, make_actor, lost_customers):
+    from aftersales_desk.services.archive_lost import LostRules
 
     vehicle = svc.card(zhang).vehicles[0]
     today = date(2025, 6, 1)
@@ -404,27 +410,27 @@ def test_lost_by_mileage_rate_and_rules(db, svc, zhang, make_actor):
         ),
     )
     # one odometer reading (0 km = not read): no km per day, so the date counts: not overdue
-    assert svc.find_lost(today) == ([], 0)
+    assert lost_customers.find_lost(today) == ([], 0)
     # bought on 2024-06-15: 10 000 km in 200 days = 50 km/day; 5000 km more take 100 days →
     # due 2025-04-11, before 2025-07-01, and 51 days overdue on 2025-06-01 (margin 30)
     svc.update_vehicle(
         vehicle.id,
         VehicleInput(vin=VIN, plate="京AD12345", purchase_date=date(2024, 6, 15), mileage_km=10000),
     )
-    rows, total = svc.find_lost(today)
+    rows, total = lost_customers.find_lost(today)
     assert total == 1 and rows[0].expected == date(2025, 4, 11)
     assert rows[0].overdue_days == 51 and rows[0].phone == "138****5678"
     # a wider margin: not lost yet
-    svc.set_lost_rules(LostRules(6, 60, 5000))
-    assert svc.lost(today) == []
-    assert svc.lost_rules() == LostRules(6, 60, 5000)
+    lost_customers.set_lost_rules(LostRules(6, 60, 5000))
+    assert lost_customers.lost(today) == []
+    assert lost_customers.lost_rules() == LostRules(6, 60, 5000)
     with pytest.raises(ValidationError):
-        svc.set_lost_rules(LostRules(0, 60, 5000))
+        lost_customers.set_lost_rules(LostRules(0, 60, 5000))
     with pytest.raises(PermissionDenied):
-        ArchiveService(db, make_actor(Role.CLERK)).set_lost_rules(LostRules(6, 30, 5000))
+        LostCustomers(db, make_actor(Role.CLERK)).set_lost_rules(LostRules(6, 30, 5000))
 
 
-def test_churn_rate_counts(db, svc):
+def test_churn_rate_counts(db, svc, lost_customers):
     # three vehicles, each seen once on 2024-01-10 (expected back 2024-07-08, lost from
     # 2024-08-07 with the default 6 months and 30 days' margin); one returns in time, one
     # after a free campaign visit only (not a return), one in September (too late)
@@ -445,12 +451,12 @@ def test_churn_rate_counts(db, svc):
         ),
     )
     svc.add_visit(c2, VisitInput(visit_date=date(2024, 9, 2), kind="repair", vehicle_id=v2))
-    july, august, september = svc.churn([(2024, 7), (2024, 8), (2024, 9)])
+    july, august, september = lost_customers.churn([(2024, 7), (2024, 8), (2024, 9)])
     assert (july.active, july.lost) == (3, 0)
     assert (august.active, august.lost, august.rate) == (3, 2, 2 / 3)
     assert (september.active, september.lost) == (1, 0)  # v0; v2 came back on the 2nd
-    assert svc.churn_rate(2024, 8) == (3, 2, 2 / 3)
-    lost = svc.lost(date(2024, 8, 20))
+    assert lost_customers.churn_rate(2024, 8) == (3, 2, 2 / 3)
+    lost = lost_customers.lost(date(2024, 8, 20))
     assert sorted(r.plate for r in lost) == ["京A22222", "京A33333"]
 
 
@@ -545,7 +551,7 @@ def test_template_imports_cleanly(db, admin, tmp_path, lang):
     assert result.vehicles_added == 1
 
 
-def test_lost_overview_is_find_lost_and_churn_in_one_pass(db, svc, zhang):
+def test_lost_overview_is_find_lost_and_churn_in_one_pass(db, svc, zhang, lost_customers):
     from aftersales_desk.services.progress import Cancelled, Progress
 
     vehicle = svc.card(zhang).vehicles[0]
@@ -554,15 +560,15 @@ def test_lost_overview_is_find_lost_and_churn_in_one_pass(db, svc, zhang):
     )
     today = date(2024, 12, 1)
     months = [(2024, 7), (2024, 8)]
-    overview = svc.lost_overview(months, today)
-    assert (overview.rows, overview.total) == svc.find_lost(today)
-    assert overview.total == 1 and overview.churn == svc.churn(months)
+    overview = lost_customers.lost_overview(months, today)
+    assert (overview.rows, overview.total) == lost_customers.find_lost(today)
+    assert overview.total == 1 and overview.churn == lost_customers.churn(months)
     assert [(c.active, c.lost) for c in overview.churn] == [(1, 0), (1, 1)]
 
     stop = Progress()
     stop.cancel()  # the window's Cancel button, pressed while the visits are read
     with pytest.raises(Cancelled):
-        svc.lost_overview(months, today, progress=stop)
+        lost_customers.lost_overview(months, today, progress=stop)
 
 
 def test_search_by_customer_no_uses_the_index_then_falls_back(db, admin, svc, zhang):

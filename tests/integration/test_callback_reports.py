@@ -143,9 +143,9 @@ def test_weekly_daily_complaints_and_churn(db, admin, month, tmp_path):
     assert figures_row[:4] == [1, 1, 1, 0]
     churn = tmp_path / "churn.xlsx"
     run_report(db, admin, "churn-monthly", parse_period(month="2026-11"), churn, NO_PROGRESS)
-    from aftersales_desk.services.archive import ArchiveService
+    from aftersales_desk.services.archive_lost import LostCustomers
 
-    active, lost, rate = ArchiveService(db, admin).churn_rate(2026, 11)
+    active, lost, rate = LostCustomers(db, admin).churn_rate(2026, 11)
     wb = load_workbook(churn)
     values = [r for r in wb.worksheets[0].iter_rows(values_only=True) if r and r[0] == active]
     assert values and values[0][:3] == (active, lost, rate)

@@ -20,13 +20,9 @@ from aftersales_desk.services.archive import (
     VehicleInput,
     VisitInput,
 )
+from aftersales_desk.services.callback_questionnaires import Question
 from aftersales_desk.services.callback_rules import RULES, Candidate, register_rule
-from aftersales_desk.services.callbacks import (
-    Bucket,
-    CallbackService,
-    FormInput,
-    Question,
-)
+from aftersales_desk.services.callbacks import Bucket, CallbackService, FormInput
 
 TZ = ZoneInfo("Asia/Shanghai")
 GOOD = {

@@ -15,13 +15,12 @@ from aftersales_desk.domain.roles import Role
 from aftersales_desk.errors import PermissionDenied, RefusedError, ValidationError
 from aftersales_desk.services.archive_work_orders import CloseInput, WorkOrderService
 from aftersales_desk.services.insurance import (
-    AccidentInput,
     InsuranceService,
-    OilSaleInput,
     bucket_of,
     one_year_end,
     renewals_due,
 )
+from aftersales_desk.services.insurance_logs import AccidentInput, InsuranceLogs, OilSaleInput
 from aftersales_desk.services.integrity import run_checks
 from tests.insurance_helpers import add_vehicle, insurer_id, policy_input
 
@@ -31,6 +30,11 @@ TODAY = date(2026, 11, 23)
 @pytest.fixture
 def svc(db, admin):
     return InsuranceService(db, admin)
+
+
+@pytest.fixture
+def logs(db, admin):
+    return InsuranceLogs(db, admin)
 
 
 def test_one_year_end_is_the_last_day_covered():
@@ -212,7 +216,9 @@ def test_roles_are_enforced_in_the_service(db, admin, make_actor):
     with pytest.raises(PermissionDenied):
         warehouse.create_policy(policy_input(db, admin, "P1", v, date(2026, 1, 1)))
     with pytest.raises(PermissionDenied):
-        warehouse.create_oil_sale(OilSaleInput(TODAY, "美孚1号 5W-30 4L", 1, 45000))
+        InsuranceLogs(db, make_actor(Role.WAREHOUSE)).create_oil_sale(
+            OilSaleInput(TODAY, "美孚1号 5W-30 4L", 1, 45000)
+        )
     clerk = InsuranceService(db, make_actor(Role.CLERK))
     pid = clerk.create_policy(policy_input(db, admin, "P1", v, date(2026, 1, 1)))
     clerk.set_renewal(pid, "contacted")
@@ -220,7 +226,7 @@ def test_roles_are_enforced_in_the_service(db, admin, make_actor):
         clerk.add_insurer("ANSHENG", "安盛天平财产保险有限公司")
 
 
-def test_daily_figures_against_hand_computed_values(db, admin, svc):
+def test_daily_figures_against_hand_computed_values(db, admin, svc, logs):
     day = date(2026, 11, 20)
     vs = [add_vehicle(db, admin, f"京E3{i:04d}")[1] for i in range(4)]
     # issued today: compulsory 950.00 (rate 4 %) and commercial 3,000.00 (rate 15 %)
@@ -237,13 +243,13 @@ def test_daily_figures_against_hand_computed_values(db, admin, svc):
     e1 = svc.create_policy(policy_input(db, admin, "E1", vs[3], date(2025, 11, 25),
                                         issued_on=date(2025, 11, 20)))  # fmt: skip
     # ending within 30 days of the day and still open: E1 (2026-11-24)
-    svc.create_oil_sale(OilSaleInput(day, "嘉实多极护 5W-40 4L", 2, 76000))
-    svc.create_oil_sale(
+    logs.create_oil_sale(OilSaleInput(day, "嘉实多极护 5W-40 4L", 2, 76000))
+    logs.create_oil_sale(
         OilSaleInput(date(2026, 11, 3), "美孚1号 0W-20 4L", 3, 120000, buyer="散客")
     )
-    svc.create_oil_sale(OilSaleInput(date(2026, 10, 31), "美孚1号 0W-20 4L", 9, 999900))
-    svc.create_accident(AccidentInput(day, "京E30001", estimate_minor=500000))
-    svc.create_accident(AccidentInput(date(2026, 11, 1), "京F99999", estimate_minor=120000))
+    logs.create_oil_sale(OilSaleInput(date(2026, 10, 31), "美孚1号 0W-20 4L", 9, 999900))
+    logs.create_accident(AccidentInput(day, "京E30001", estimate_minor=500000))
+    logs.create_accident(AccidentInput(date(2026, 11, 1), "京F99999", estimate_minor=120000))
     f = svc.daily_figures(day)
     assert (f.policies_today, f.premium_today, f.commission_today) == (2, 395000, 3800 + 45000)
     assert (f.compulsory_today, f.commercial_today) == (1, 1)
@@ -259,13 +265,13 @@ def test_daily_figures_against_hand_computed_values(db, admin, svc):
     assert svc.daily_figures(day).due_30 == 0
 
 
-def test_accident_intake_links_the_archive_vehicle_work_order_and_visit(db, admin, svc):
+def test_accident_intake_links_the_archive_vehicle_work_order_and_visit(db, admin, svc, logs):
     cid, v = add_vehicle(db, admin, "京A12345")
     wos = WorkOrderService(db, admin)
     wo = wos.open(cid, vehicle_id=v, kind="accident", fault="左前门凹陷")
-    choices = svc.work_orders_for_plate("京A·12345")
+    choices = logs.work_orders_for_plate("京A·12345")
     assert [c.id for c in choices] == [wo.id]
-    aid = svc.create_accident(
+    aid = logs.create_accident(
         AccidentInput(
             TODAY,
             "京a 12345",
@@ -277,11 +283,11 @@ def test_accident_intake_links_the_archive_vehicle_work_order_and_visit(db, admi
             work_order_id=wo.id,
         )
     )
-    row = next(r for r in svc.accident_page().rows if r.id == aid)
+    row = next(r for r in logs.accident_page().rows if r.id == aid)
     assert (row.plate, row.customer_name, row.insurer) == ("京A12345", "王建国", "平安产险")
     assert row.work_order_no == wo.number and row.towed_in and row.visit_date is None
     visit_id = wos.close(wo.id, CloseInput(items="左前门钣喷", visit_date=TODAY))
-    aid2 = svc.create_accident(AccidentInput(TODAY, "京A12345", work_order_id=wo.id))
+    aid2 = logs.create_accident(AccidentInput(TODAY, "京A12345", work_order_id=wo.id))
     from aftersales_desk.data.models.insurance import AccidentIntake
 
     with db.uow(admin) as uow:
@@ -290,21 +296,21 @@ def test_accident_intake_links_the_archive_vehicle_work_order_and_visit(db, admi
     cid2, v2 = add_vehicle(db, admin, "京B54321", name="李娜")
     other = wos.open(cid2, vehicle_id=v2, kind="accident", fault="后杠")
     with pytest.raises(ValidationError, match="another vehicle"):
-        svc.create_accident(AccidentInput(TODAY, "京A12345", work_order_id=other.id))
+        logs.create_accident(AccidentInput(TODAY, "京A12345", work_order_id=other.id))
     with pytest.raises(ValidationError, match="plate"):
-        svc.create_accident(AccidentInput(TODAY, " "))
+        logs.create_accident(AccidentInput(TODAY, " "))
 
 
-def test_oil_sales_to_customers_and_walk_ins(db, admin, svc):
+def test_oil_sales_to_customers_and_walk_ins(db, admin, svc, logs):
     cid, _v = add_vehicle(db, admin, "京A12345")
-    svc.create_oil_sale(OilSaleInput(TODAY, "壳牌超凡喜力 5W-30 4L", 1, 39800, customer_id=cid))
-    svc.create_oil_sale(OilSaleInput(TODAY, "长城金吉星 5W-30 4L", 2, 33600))
-    rows = svc.oil_page().rows
+    logs.create_oil_sale(OilSaleInput(TODAY, "壳牌超凡喜力 5W-30 4L", 1, 39800, customer_id=cid))
+    logs.create_oil_sale(OilSaleInput(TODAY, "长城金吉星 5W-30 4L", 2, 33600))
+    rows = logs.oil_page().rows
     assert sorted(r.who for r in rows) == sorted(["王建国", "Walk-in"])
     with pytest.raises(ValidationError, match="quantity"):
-        svc.create_oil_sale(OilSaleInput(TODAY, "长城金吉星", 0, 100))
+        logs.create_oil_sale(OilSaleInput(TODAY, "长城金吉星", 0, 100))
     with pytest.raises(ValidationError, match="product"):
-        svc.create_oil_sale(OilSaleInput(TODAY, " ", 1, 100))
+        logs.create_oil_sale(OilSaleInput(TODAY, " ", 1, 100))
 
 
 def test_insurers_master_list(db, admin, svc):

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from aftersales_desk.reports.tables import TableReport, _column_widths, write_table
+from aftersales_desk.reports.tables import TableReport, column_widths, write_table
 
 
 def test_narrow_columns_keep_their_width_and_wide_ones_share_the_rest():
     texts = [["a", "b" * 400, "c" * 300]]
-    widths = _column_widths(texts, "Helvetica", 8, 500)
+    widths = column_widths(texts, "Helvetica", 8, 500)
     assert widths[0] < 20
     assert widths[1] == pytest.approx(widths[2])
     assert sum(widths) == pytest.approx(500)
 
 
 def test_spare_width_is_shared_so_the_table_fills_the_page():
-    widths = _column_widths([["a", "bb"]], "Helvetica", 8, 300)
+    widths = column_widths([["a", "bb"]], "Helvetica", 8, 300)
     assert sum(widths) == pytest.approx(300)
 
 

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS
-from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from aftersales_desk.i18n import _
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer, run_export
+from aftersales_desk.errors import EXIT_OK
+from aftersales_desk.i18n import N_, _
+
+if TYPE_CHECKING:
+    from aftersales_desk.services.archive_files import CustomerImportResult
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -50,83 +53,34 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 # --- import / export / print (see commands/transfer.py) ------------------------------------
-def import_customers_cmd(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.archive_files import import_customers
-    from aftersales_desk.services.xlsx_io import write_import_report
-
-    path = Path(args.file).expanduser()
-    if not path.exists():
-        raise UsageError(_("The file {file} does not exist.").format(file=path))
-    db = _open(args, write=True)
-    try:
-        result = import_customers(
-            db,
-            _actor(db, args),
-            path,
-            dry_run=args.dry_run,
-            progress=TerminalProgress(_("Importing customers")),
-        )
-    finally:
-        db.dispose()
-    for e in result.errors:
-        print(
-            _("row {row}, column {column}: {message}").format(
-                row=e.row, column=e.column or "-", message=e.message
-            ),
-            file=sys.stderr,
-        )
-    if args.report:
-        write_import_report(result, Path(args.report).expanduser())
-    summary = {
+def _customer_figures(result: CustomerImportResult) -> dict[str, int]:
+    return {
         "rows": result.rows,
         "customers_added": result.customers_added,
         "customers_updated": result.customers_updated,
         "vehicles_added": result.vehicles_added,
         "vehicles_updated": result.vehicles_updated,
-        "rejected_rows": result.rejected_rows,
-        "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in result.errors],
-        "warnings": [
-            {"row": w.row, "column": w.column, "message": w.message} for w in result.warnings
-        ],
-        "dry_run": result.dry_run,
     }
-    if args.json:
-        _print_json(summary)
-    else:
-        print(
-            _(
-                "{rows} rows: {added} new customers, {updated} updated, {vehicles} vehicles added; "
-                "{bad} rows rejected."
-            ).format(
-                rows=result.rows,
-                added=result.customers_added,
-                updated=result.customers_updated,
-                vehicles=result.vehicles_added,
-                bad=result.rejected_rows,
-            )
-            + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
-        )
-    if result.rows == 0:
-        raise UsageError(_("The file has no data rows; nothing was imported."))
-    if result.rejected_rows == result.rows:
-        return 2
-    return EXIT_PARTIAL if result.errors else EXIT_OK
+
+
+def _customer_line(result: CustomerImportResult) -> str:
+    return _(
+        "{rows} rows: {added} new customers, {updated} updated, {vehicles} vehicles added; "
+        "{bad} rows rejected."
+    ).format(
+        rows=result.rows,
+        added=result.customers_added,
+        updated=result.customers_updated,
+        vehicles=result.vehicles_added,
+        bad=result.rejected_rows,
+    ) + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
 
 
 def export_customers_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.archive_files import export_customers
 
-    out = Path(args.out).expanduser()
-    db = _open(args, write=True)
-    try:
-        n = export_customers(db, _actor(db, args), out, TerminalProgress(_("Exporting customers")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"out": str(out), "rows": n})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    progress = TerminalProgress(_("Exporting customers"))
+    return run_export(args, lambda db, actor, out: export_customers(db, actor, out, progress))
 
 
 def print_card_cmd(args: argparse.Namespace) -> int:
@@ -145,6 +99,12 @@ def print_card_cmd(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-IMPORTERS["customers"] = import_customers_cmd
+IMPORTERS["customers"] = Importer(
+    "aftersales_desk.services.archive_files:import_customers",
+    N_("Importing customers"),
+    _customer_figures,
+    _customer_line,
+    warnings=True,
+)
 EXPORTERS["customers"] = export_customers_cmd
 PRINTERS["card"] = print_card_cmd

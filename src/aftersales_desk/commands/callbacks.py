@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from pathlib import Path
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, command
-from aftersales_desk.commands.transfer import EXPORTERS
+from aftersales_desk.commands.transfer import EXPORTERS, run_export
 from aftersales_desk.errors import EXIT_OK, UsageError
 from aftersales_desk.i18n import _
 
@@ -58,17 +57,8 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
 def export_callbacks_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.callbacks import export_callbacks
 
-    out = Path(args.out).expanduser()
-    db = _open(args, write=True)
-    try:
-        n = export_callbacks(db, _actor(db, args), out, TerminalProgress(_("Exporting callbacks")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"out": str(out), "rows": n})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    progress = TerminalProgress(_("Exporting callbacks"))
+    return run_export(args, lambda db, actor, out: export_callbacks(db, actor, out, progress))
 
 
 EXPORTERS["callbacks"] = export_callbacks_cmd

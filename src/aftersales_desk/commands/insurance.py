@@ -6,96 +6,54 @@ come from the shared registries)."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json, _print_rows, command
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS
-from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError
-from aftersales_desk.i18n import _
+from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_rows, command
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, Importer, run_export
+from aftersales_desk.errors import UsageError
+from aftersales_desk.i18n import N_, _
+
+if TYPE_CHECKING:
+    from aftersales_desk.services.insurance_io import PolicyImportResult
 
 
-def import_policies_cmd(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.insurance_io import import_policies
-    from aftersales_desk.services.xlsx_io import write_import_report
+def _policy_figures(result: PolicyImportResult) -> dict[str, int]:
+    return {
+        "rows": result.rows,
+        "policies_added": result.policies_added,
+        "policies_updated": result.policies_updated,
+        "policies_unchanged": result.policies_unchanged,
+    }
 
-    path = Path(args.file).expanduser()
-    if not path.exists():
-        raise UsageError(_("The file {file} does not exist.").format(file=path))
-    db = _open(args, write=True)
-    try:
-        result = import_policies(
-            db,
-            _actor(db, args),
-            path,
-            dry_run=args.dry_run,
-            progress=TerminalProgress(_("Importing policies")),
-        )
-    finally:
-        db.dispose()
-    for e in result.errors:
-        print(
-            _("row {row}, column {column}: {message}").format(
-                row=e.row, column=e.column or "-", message=e.message
-            ),
-            file=sys.stderr,
-        )
-    if args.report:
-        write_import_report(result, Path(args.report).expanduser())
-    if args.json:
-        _print_json(
-            {
-                "rows": result.rows,
-                "policies_added": result.policies_added,
-                "policies_updated": result.policies_updated,
-                "policies_unchanged": result.policies_unchanged,
-                "rejected_rows": result.rejected_rows,
-                "errors": [
-                    {"row": e.row, "column": e.column, "message": e.message} for e in result.errors
-                ],
-                "dry_run": result.dry_run,
-            }
-        )
-    else:
-        print(
-            _(
-                "{rows} rows: {added} new policies, {updated} updated, {same} unchanged; "
-                "{bad} rows rejected."
-            ).format(
-                rows=result.rows,
-                added=result.policies_added,
-                updated=result.policies_updated,
-                same=result.policies_unchanged,
-                bad=result.rejected_rows,
-            )
-            + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
-        )
-    if result.rows == 0:
-        raise UsageError(_("The file has no data rows; nothing was imported."))
-    if result.rejected_rows == result.rows:
-        return EXIT_USAGE
-    return EXIT_PARTIAL if result.errors else EXIT_OK
+
+def _policy_line(result: PolicyImportResult) -> str:
+    return _(
+        "{rows} rows: {added} new policies, {updated} updated, {same} unchanged; "
+        "{bad} rows rejected."
+    ).format(
+        rows=result.rows,
+        added=result.policies_added,
+        updated=result.policies_updated,
+        same=result.policies_unchanged,
+        bad=result.rejected_rows,
+    ) + (" " + _("Dry run: nothing was saved.") if result.dry_run else "")
 
 
 def export_policies_cmd(args: argparse.Namespace) -> int:
     from aftersales_desk.services.insurance_io import export_policies
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
-    db = _open(args, write=True)
-    try:
-        n = export_policies(db, _actor(db, args), out, TerminalProgress(_("Exporting policies")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"out": str(out), "rows": n})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    progress = TerminalProgress(_("Exporting policies"))
+    return run_export(
+        args, lambda db, actor, out: export_policies(db, actor, out, progress), xlsx_only=True
+    )
 
 
-IMPORTERS["policies"] = import_policies_cmd
+IMPORTERS["policies"] = Importer(
+    "aftersales_desk.services.insurance_io:import_policies",
+    N_("Importing policies"),
+    _policy_figures,
+    _policy_line,
+)
 EXPORTERS["policies"] = export_policies_cmd
 
 

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aftersales_desk.cli import TerminalProgress, _actor, _open, _print_json
-from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS
-from aftersales_desk.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from aftersales_desk.i18n import _
+from aftersales_desk.commands.transfer import EXPORTERS, IMPORTERS, PRINTERS, Importer, run_export
+from aftersales_desk.errors import EXIT_OK, UsageError
+from aftersales_desk.i18n import N_, _
+
+if TYPE_CHECKING:
+    from aftersales_desk.services.parts_io import PartsImportResult
 
 
 def cmd_print(args: argparse.Namespace) -> int:
@@ -63,81 +66,44 @@ def cmd_print(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from aftersales_desk.services.parts_io import import_parts
-    from aftersales_desk.services.xlsx_io import write_import_report
+def _parts_figures(result: PartsImportResult) -> dict[str, int]:
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
 
-    db = _open(args, write=True)
-    try:
-        result = import_parts(
-            db,
-            _actor(db, args),
-            Path(args.file).expanduser(),
-            dry_run=args.dry_run,
-            progress=TerminalProgress(_("Import")),
-        )
-    finally:
-        db.dispose()
-    for e in result.rejected:
-        print(
-            _("row {row}, column {column}: {reason}").format(
-                row=e.row, column=e.column, reason=e.reason
-            ),
-            file=sys.stderr,
-        )
-    if args.report:
-        write_import_report(result, Path(args.report).expanduser())
-    if args.json:
-        _print_json(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-                "rejected_rows": result.rejected_rows,
-                "rejected": [
-                    {"row": e.row, "column": e.column, "reason": e.reason} for e in result.rejected
-                ],
-                "dry_run": result.dry_run,
-            }
-        )
-    else:
-        print(
-            (_("Dry run, nothing changed: ") if result.dry_run else "")
-            + _(
-                "{created} new, {updated} updated, {unchanged} unchanged, {rejected} rows rejected."
-            ).format(
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                rejected=result.rejected_rows,
-            )
-        )
-    return EXIT_PARTIAL if result.rejected else EXIT_OK
+
+def _parts_line(result: PartsImportResult) -> str:
+    return (_("Dry run, nothing changed: ") if result.dry_run else "") + _(
+        "{created} new, {updated} updated, {unchanged} unchanged, {rejected} rows rejected."
+    ).format(
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        rejected=result.rejected_rows,
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     import aftersales_desk.services.modules  # noqa: F401
     from aftersales_desk.services.parts_io import export_movements, export_parts
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError(_("Write a .xlsx file, not {name}.").format(name=out.name))
-    db = _open(args, write=True)
-    try:
-        actor = _actor(db, args)
-        fn = export_parts if args.kind == "parts" else export_movements
-        n = fn(db, actor, out, progress=TerminalProgress(_("Export")))
-    finally:
-        db.dispose()
-    if args.json:
-        _print_json({"kind": args.kind, "rows": n, "out": str(out)})
-    else:
-        print(_("{n} rows written to {out}.").format(n=n, out=out))
-    return EXIT_OK
+    fn = export_parts if args.kind == "parts" else export_movements
+    progress = TerminalProgress(_("Export"))
+    return run_export(
+        args,
+        lambda db, actor, out: fn(db, actor, out, progress=progress),
+        xlsx_only=True,
+        with_kind=True,
+    )
 
 
 for _kind in ("slip", "receipt", "old-parts"):
     PRINTERS[_kind] = cmd_print
-IMPORTERS["parts"] = cmd_import
+IMPORTERS["parts"] = Importer(
+    "aftersales_desk.services.parts_io:import_parts",
+    N_("Import"),
+    _parts_figures,
+    _parts_line,
+    problems=("rejected", "reason"),
+    nothing_done_is_usage=False,
+)
 for _kind in ("parts", "movements"):
     EXPORTERS[_kind] = cmd_export

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aftersales_desk.domain.money import MINOR_PER_UNIT, format_money
-from aftersales_desk.errors import UsageError
+from aftersales_desk.domain.money import MINOR_PER_UNIT
 from aftersales_desk.i18n import _
+from aftersales_desk.reports.tables import cell_text, write_by_suffix
 
 
 @dataclass
@@ -27,14 +27,6 @@ class CountPaper:
     group_col: int | None = None  # start a new page when this column's value changes
     totals: list[list[Any]] = field(default_factory=list)  # rows under the table
     signatures: list[tuple[str, str]] = field(default_factory=list)  # (role, name if known)
-
-
-def _cell(value: Any, money: bool) -> str:
-    if value is None:
-        return ""
-    if money and isinstance(value, int):
-        return format_money(value)
-    return str(value)
 
 
 def write_pdf(paper: CountPaper, out: Path) -> None:
@@ -111,7 +103,10 @@ def write_pdf(paper: CountPaper, out: Path) -> None:
         data = [[Paragraph(c, cell_style) for c in paper.columns]]
         for row in rows:
             data.append(
-                [Paragraph(_cell(v, i in paper.money_cols), cell_style) for i, v in enumerate(row)]
+                [
+                    Paragraph(cell_text(v, i in paper.money_cols), cell_style)
+                    for i, v in enumerate(row)
+                ]
             )
         if not rows:
             data.append(
@@ -139,7 +134,10 @@ def write_pdf(paper: CountPaper, out: Path) -> None:
     if paper.totals:
         t = Table(
             [
-                [Paragraph(_cell(v, j in paper.money_cols), cell_style) for j, v in enumerate(r)]
+                [
+                    Paragraph(cell_text(v, j in paper.money_cols), cell_style)
+                    for j, v in enumerate(r)
+                ]
                 for r in paper.totals
             ],
             colWidths=col_widths,
@@ -227,12 +225,6 @@ def write_xlsx(paper: CountPaper, out: Path) -> None:
 
 
 def write_paper(paper: CountPaper, out: Path) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".pdf":
-        write_pdf(paper, out)
-    elif suffix == ".xlsx":
-        write_xlsx(paper, out)
-    else:
-        raise UsageError(_("Write a .xlsx or a .pdf file, not {name}.").format(name=out.name))
+    write_by_suffix(
+        out, xlsx=lambda path: write_xlsx(paper, path), pdf=lambda path: write_pdf(paper, path)
+    )

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aftersales_desk.domain.clock import utcnow
-from aftersales_desk.errors import UsageError
 from aftersales_desk.i18n import _
+from aftersales_desk.reports.tables import pdf_grid, start_landscape_pdf, write_by_suffix
 
 
 @dataclass
@@ -202,63 +201,19 @@ def _pdf_chart(ch: Chart, section: Section, font: str) -> Any:
 
 
 def write_pdf(report: SectionedReport, out: Path) -> None:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Paragraph, Spacer
 
-    from aftersales_desk.reports.fonts import register_pdf_font
-
-    font = register_pdf_font()
-    title_style = ParagraphStyle("t", fontName=font, fontSize=15, leading=19)
+    doc, story, font = start_landscape_pdf(out, report.title, report.subtitle, gap_mm=3)
     head_style = ParagraphStyle("h", fontName=font, fontSize=11, leading=15, spaceBefore=6)
-    sub_style = ParagraphStyle("s", fontName=font, fontSize=9, leading=12)
-    cell_style = ParagraphStyle("c", fontName=font, fontSize=8, leading=10)
-    doc = SimpleDocTemplate(
-        str(out),
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=report.title,
-    )
-    printed = utcnow().astimezone().strftime("%Y-%m-%d %H:%M")
-    story: list[Any] = [
-        Paragraph(report.title, title_style),
-        Paragraph(
-            " · ".join(x for x in (report.subtitle, _("printed {at}").format(at=printed)) if x),
-            sub_style,
-        ),
-        Spacer(1, 3 * mm),
-    ]
     for section in report.sections:
         story.append(Paragraph(section.heading, head_style))
-        data = [[Paragraph(c, cell_style) for c in section.columns]]
-        for row in section.rows:
-            data.append(
-                [
-                    Paragraph(_text(v, i in section.percent_cols), cell_style)
-                    for i, v in enumerate(row)
-                ]
-            )
-        if not section.rows:
-            data.append(
-                [Paragraph(_("Nothing to report."), cell_style)] + [""] * (len(section.columns) - 1)
-            )
-        table = LongTable(data, repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), font),
-                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.92, 0.95)),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
+        pct = section.percent_cols
+        cells = [[_text(v, i in pct) for i, v in enumerate(row)] for row in section.rows]
+        story.append(
+            pdf_grid(section.columns, cells, font, width=doc.width, empty=not section.rows)
         )
-        story.append(table)
         if section.chart is not None and section.rows:
             story += [Spacer(1, 2 * mm), _pdf_chart(section.chart, section, font)]
         story.append(Spacer(1, 3 * mm))
@@ -267,12 +222,6 @@ def write_pdf(report: SectionedReport, out: Path) -> None:
 
 def write_sections(report: SectionedReport, out: Path) -> None:
     """Write ``report`` as .xlsx or .pdf, chosen by ``out``'s suffix."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".xlsx":
-        write_xlsx(report, out)
-    elif suffix == ".pdf":
-        write_pdf(report, out)
-    else:
-        raise UsageError(_("Write a .xlsx or a .pdf file, not {name}.").format(name=out.name))
+    write_by_suffix(
+        out, xlsx=lambda path: write_xlsx(report, path), pdf=lambda path: write_pdf(report, path)
+    )

@@ -3,6 +3,7 @@ the parts counter's lists and reports (replenishment, stock valuation, return-to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ class TableReport:
     barcode: str = ""
 
 
-def _cell(value: Any, money: bool) -> str:
+def cell_text(value: Any, money: bool) -> str:
+    """A cell as printed: money columns in yuan, nothing for None."""
     if value is None:
         return ""
     if money and isinstance(value, int):
@@ -65,6 +67,42 @@ def write_xlsx(report: TableReport, out: Path) -> None:
     wb.save(out)
 
 
+def start_landscape_pdf(
+    out: Path, title: str, subtitle: str, *, gap_mm: float
+) -> tuple[Any, list[Any], str]:
+    """An A4-landscape document (CJK font embedded) and its story so far — the title, the
+    subtitle with the time printed, a gap — with the font's name, for the tables that follow."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    from aftersales_desk.reports.fonts import register_pdf_font
+
+    font = register_pdf_font()
+    title_style = ParagraphStyle("t", fontName=font, fontSize=15, leading=19)
+    sub_style = ParagraphStyle("s", fontName=font, fontSize=9, leading=12)
+    doc = SimpleDocTemplate(
+        str(out),
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+    )
+    printed = utcnow().astimezone().strftime("%Y-%m-%d %H:%M")
+    story: list[Any] = [
+        Paragraph(escape(title), title_style),
+        Paragraph(
+            escape(" · ".join(x for x in (subtitle, _("printed {at}").format(at=printed)) if x)),
+            sub_style,
+        ),
+        Spacer(1, gap_mm * mm),
+    ]
+    return doc, story, font
+
+
 CELL_SIZE, CELL_LEADING = 8, 10
 CELL_PADDING = 6.5  # reportlab's default cell padding (3 pt each side) and a hair for rounding
 
@@ -75,7 +113,7 @@ def _text_width(text: str, font: str, size: float) -> float:
     return max((stringWidth(line, font, size) for line in text.split("\n")), default=0.0)
 
 
-def _column_widths(texts: list[list[str]], font: str, size: float, available: float) -> list[float]:
+def column_widths(texts: list[list[str]], font: str, size: float, available: float) -> list[float]:
     """Each column as wide as its widest cell, the spare page width shared equally; when that is
     too wide for the page, the narrow columns keep their width and the wide ones share the rest
     equally (their text wraps)."""
@@ -108,55 +146,35 @@ def _pdf_cell(text: str, width: float, font: str, style: Any) -> Any:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def write_pdf(report: TableReport, out: Path) -> None:
-    from reportlab.graphics.barcode.code128 import Code128
+def pdf_grid(
+    columns: list[str],
+    rows: list[list[str]],
+    font: str,
+    *,
+    width: float,
+    empty: bool,
+    shade_last: bool = False,
+    right_cols: set[int] | frozenset[int] = frozenset(),
+) -> Any:
+    """A gridded table of text cells across ``width`` whose header row repeats on every page;
+    columns are sized from their text, cells that fit stay plain strings (fast to lay out) and
+    the rest wrap. ``empty`` adds the line "Nothing to report.", ``shade_last`` greys the last
+    row (the totals), ``right_cols`` are right-aligned (money)."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import LongTable, TableStyle
 
-    from aftersales_desk.reports.fonts import register_pdf_font
-
-    font = register_pdf_font()
-    title_style = ParagraphStyle("t", fontName=font, fontSize=15, leading=19)
-    sub_style = ParagraphStyle("s", fontName=font, fontSize=9, leading=12)
     cell_style = ParagraphStyle("c", fontName=font, fontSize=CELL_SIZE, leading=CELL_LEADING)
-    doc = SimpleDocTemplate(
-        str(out),
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=report.title,
-    )
-    printed = utcnow().astimezone().strftime("%Y-%m-%d %H:%M")
-    story: list[Any] = [
-        Paragraph(escape(report.title), title_style),
-        Paragraph(
-            escape(
-                " · ".join(x for x in (report.subtitle, _("printed {at}").format(at=printed)) if x)
-            ),
-            sub_style,
-        ),
-        Spacer(1, 4 * mm),
-    ]
-    if report.barcode:
-        story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
-    body = [*report.rows, *([report.totals] if report.totals else [])]
-    texts = [list(report.columns)] + [
-        [_cell(v, i in report.money_cols) for i, v in enumerate(row)] for row in body
-    ]
-    if not report.rows:
-        texts.append([_("Nothing to report.")] + [""] * (len(report.columns) - 1))
-    widths = _column_widths(texts, font, CELL_SIZE, doc.width)
+    texts = [list(columns), *rows]
+    if empty:
+        texts.append([_("Nothing to report.")] + [""] * (len(columns) - 1))
+    widths = column_widths(texts, font, CELL_SIZE, width)
     data = [
-        [_pdf_cell(text, width, font, cell_style) for text, width in zip(row, widths, strict=True)]
+        [_pdf_cell(text, w, font, cell_style) for text, w in zip(row, widths, strict=True)]
         for row in texts
     ]
     table = LongTable(data, colWidths=widths, repeatRows=1)
-    style = [
+    style: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), font),
         ("FONTSIZE", (0, 0), (-1, -1), CELL_SIZE),
         ("LEADING", (0, 0), (-1, -1), CELL_LEADING),
@@ -164,22 +182,54 @@ def write_pdf(report: TableReport, out: Path) -> None:
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.92, 0.95)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in sorted(report.money_cols)]
-    if report.totals:
+    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in sorted(right_cols)]
+    if shade_last:
         style.append(("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.95, 0.95, 0.95)))
     table.setStyle(TableStyle(style))
-    story.append(table)
+    return table
+
+
+def write_pdf(report: TableReport, out: Path) -> None:
+    from reportlab.graphics.barcode.code128 import Code128
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    doc, story, font = start_landscape_pdf(out, report.title, report.subtitle, gap_mm=4)
+    if report.barcode:
+        story += [Code128(report.barcode, barHeight=10 * mm, barWidth=0.3 * mm), Spacer(1, 3 * mm)]
+    body = [*report.rows, *([report.totals] if report.totals else [])]
+    cells = [[cell_text(v, i in report.money_cols) for i, v in enumerate(row)] for row in body]
+    story.append(
+        pdf_grid(
+            report.columns,
+            cells,
+            font,
+            width=doc.width,
+            empty=not report.rows,
+            shade_last=bool(report.totals),
+            right_cols=report.money_cols,
+        )
+    )
     doc.build(story)
 
 
-def write_table(report: TableReport, out: Path) -> None:
-    """Write ``report`` as .xlsx or .pdf, chosen by ``out``'s suffix."""
+def write_by_suffix(
+    out: Path, *, xlsx: Callable[[Path], None], pdf: Callable[[Path], None]
+) -> None:
+    """Write ``out`` as .xlsx or .pdf, chosen by its suffix; its folder is made if missing."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
-        write_xlsx(report, out)
+        xlsx(out)
     elif suffix == ".pdf":
-        write_pdf(report, out)
+        pdf(out)
     else:
         raise UsageError(_("Write a .xlsx or a .pdf file, not {name}.").format(name=out.name))
+
+
+def write_table(report: TableReport, out: Path) -> None:
+    """Write ``report`` as .xlsx or .pdf, chosen by ``out``'s suffix."""
+    write_by_suffix(
+        out, xlsx=lambda path: write_xlsx(report, path), pdf=lambda path: write_pdf(report, path)
+    )

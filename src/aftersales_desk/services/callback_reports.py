@@ -38,10 +38,12 @@ from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.reports.sections import Chart, Section, SectionedReport, write_sections
-from aftersales_desk.services.archive import LOST_REASONS, ArchiveService
+from aftersales_desk.services.archive import LOST_REASONS
+from aftersales_desk.services.archive_lost import LostCustomers
 from aftersales_desk.services.auth import require
+from aftersales_desk.services.callback_questionnaires import SATISFIED, Question, to_question
 from aftersales_desk.services.callback_rules import rule_label
-from aftersales_desk.services.callbacks import SATISFIED, Question, status_label, to_question
+from aftersales_desk.services.callbacks import status_label
 from aftersales_desk.services.progress import Progress
 from aftersales_desk.services.report_registry import Period, ReportSpec, register
 
@@ -658,7 +660,7 @@ def write_churn(db: Database, actor: Actor, period: Period, out: Path, progress:
     for _i in range(12):
         months.append((y, m))
         y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    trend = ArchiveService(db, actor).churn(months[::-1])
+    trend = LostCustomers(db, actor).churn(months[::-1])
     active, lost, rate = trend[-1].active, trend[-1].lost, trend[-1].rate
     with db.uow(actor) as uow:
         s = uow.session

@@ -17,6 +17,7 @@ from aftersales_desk.data.models.archive import Customer
 from aftersales_desk.data.models.callbacks import Callback, QuickForm
 from aftersales_desk.i18n import N_, current_language, set_language
 from aftersales_desk.services import integrity
+from aftersales_desk.services.callback_questionnaires import active_questionnaire, to_question
 from aftersales_desk.services.callback_rules import (
     add_working_days,
     branch_settings,
@@ -30,8 +31,6 @@ from aftersales_desk.services.callbacks import (
     _insert_candidates,
     _next_form_number,
     _zone,
-    active_questionnaire,
-    to_question,
 )
 from aftersales_desk.services.demo import DemoContext, register
 

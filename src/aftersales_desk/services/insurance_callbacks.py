@@ -1,12 +1,13 @@
 """Insurance renewals feed the callback queue: a vehicle whose policies end within
 ``callbacks_renewal_days`` gets one renewal call (both policies of the vehicle ending the same day
-share it), due the day it enters that window."""
+share it), due the day it is generated: the first day the vehicle is in the window (a policy
+recorded when it is already inside the window is due at once, never in the past)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from aftersales_desk.services.insurance import renewals_due
 
 
 def renewal_calls(s: Session, branch_id: uuid.UUID, today: date) -> Iterable[Candidate]:
+    # every policy found ends by today + days, so its window opened by today: the call is due today
     days = int(branch_settings(s, branch_id)["callbacks_renewal_days"])
     due = renewals_due(s, branch_id, today, days)
     if not due:
@@ -44,7 +46,7 @@ def renewal_calls(s: Session, branch_id: uuid.UUID, today: date) -> Iterable[Can
             key=f"renewal:{vehicle_id}:{end.isoformat()}",
             customer_id=policies[0][0],
             vehicle_id=vehicle_id,
-            due_on=max(today, end - timedelta(days=days)),
+            due_on=today,
             advisor=info[policies[0][1]][1] or "",
             department=CUSTOMER_SERVICE,
             note=_("Policies ending {date}: {numbers}").format(

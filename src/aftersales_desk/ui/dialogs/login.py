@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.errors import UserError
 from aftersales_desk.i18n import LANGUAGE_NAMES, LANGUAGES, _, current_language
+from aftersales_desk.ui.widgets import ok_cancel
 
 if TYPE_CHECKING:
     from aftersales_desk.data.uow import Database
@@ -57,12 +58,8 @@ class LoginDialog(QDialog):
         form.addRow(self.lbl_user, self.ed_user)
         form.addRow(self.lbl_password, self.ed_password)
         form.addRow(self.lbl_lang, self.cb_lang)
-        self.buttons = buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
+        self.buttons = buttons = ok_cancel(self, _("Log in"), on_ok=self.on_login)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
-        buttons.accepted.connect(self.on_login)
-        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         title = QLabel(f"<h2>{branch_name}</h2>")
         layout.addWidget(title)

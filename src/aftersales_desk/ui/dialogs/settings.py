@@ -6,7 +6,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -20,6 +19,7 @@ from aftersales_desk.i18n import LANGUAGE_NAMES, LANGUAGES, _, current_language
 from aftersales_desk.services.auth import UserService
 from aftersales_desk.services.settings import PAPER_SIZES, SettingsService
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.widgets import ok_cancel
 
 PAPER_LABELS = {"A4": "A4", "A5": "A5", "241x140": "241×140 mm"}
 
@@ -67,13 +67,7 @@ class SettingsDialog(QDialog):
         if not can_edit:
             br.setToolTip(_("Only the manager changes the branch's settings."))
 
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(_("Save"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.on_save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, _("Save"), on_ok=self.on_save)
         layout = QVBoxLayout(self)
         layout.addWidget(mine)
         layout.addWidget(br)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -12,6 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from aftersales_desk.i18n import _
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 class SetupDialog(QDialog):
@@ -42,13 +42,7 @@ class SetupDialog(QDialog):
         form.addRow(_("Device code"), self.ed_device)
         form.addRow(_("Admin password"), self.ed_pw)
         form.addRow(_("Repeat the password"), self.ed_pw2)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Create"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.on_ok)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, _("Create"), on_ok=self.on_ok)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -24,6 +23,7 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.auth import UserRow, UserService
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 def _yes_no(value: bool) -> str:
@@ -58,13 +58,7 @@ class UserEditDialog(QDialog):
             form.addRow(_("Password"), self.ed_password)
         else:
             form.addRow("", self.chk_active)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -174,13 +168,7 @@ class ChangePasswordDialog(QDialog):
         form.addRow(_("Current password"), self.ed_old)
         form.addRow(_("New password"), self.ed_new)
         form.addRow(_("Repeat the new password"), self.ed_again)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.on_ok)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, on_ok=self.on_ok)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.lbl_error)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -29,23 +28,13 @@ from aftersales_desk.services.archive import (
     VISIT_KIND_LABELS,
     CustomerCard,
     CustomerInput,
-    LostRules,
     VehicleInput,
     VehicleRow,
     VisitInput,
 )
+from aftersales_desk.services.archive_lost import LostRules
 from aftersales_desk.services.archive_work_orders import CloseInput
-
-
-def _buttons(dlg: QDialog) -> QDialogButtonBox:
-    box = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    box.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
-    box.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-    box.accepted.connect(dlg.accept)
-    box.rejected.connect(dlg.reject)
-    return box
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 class DateField(QWidget):
@@ -137,7 +126,7 @@ class CustomerDialog(QDialog):
             layout.addWidget(QLabel("<b>" + _("First vehicle or product (optional)") + "</b>"))
             self.vehicle = VehicleForm(None)
             layout.addWidget(self.vehicle)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def values(self) -> CustomerInput:
         return CustomerInput(
@@ -211,7 +200,7 @@ class VehicleDialog(QDialog):
         self.form = VehicleForm(row)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def values(self) -> VehicleInput:
         return self.form.values()
@@ -272,7 +261,7 @@ class VisitDialog(QDialog):
         form.addRow(_("Advice declined"), self.ed_declined)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def values(self) -> VisitInput:
         day = self.day.value()
@@ -318,7 +307,7 @@ class OpenWorkOrderDialog(QDialog):
         form.addRow(_("Mileage"), self.sp_km)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
 
 class CloseWorkOrderDialog(QDialog):
@@ -347,7 +336,7 @@ class CloseWorkOrderDialog(QDialog):
         form.addRow("", self.chk_free)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def values(self) -> CloseInput:
         return CloseInput(
@@ -376,7 +365,7 @@ class LostReasonDialog(QDialog):
         form.addRow(_("Note"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
 
 class LostRulesDialog(QDialog):
@@ -414,7 +403,7 @@ class LostRulesDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(note)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def values(self) -> LostRules:
         return LostRules(self.sp_months.value(), self.sp_margin.value(), self.sp_km.value())

@@ -24,13 +24,8 @@ from PySide6.QtWidgets import (
 
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import N_, _
-from aftersales_desk.services.archive import (
-    LOST_REASONS,
-    ArchiveService,
-    ChurnMonth,
-    LostOverview,
-    LostRow,
-)
+from aftersales_desk.services.archive import LOST_REASONS, ArchiveService
+from aftersales_desk.services.archive_lost import ChurnMonth, LostCustomers, LostOverview, LostRow
 from aftersales_desk.services.archive_work_orders import (
     WorkOrderRow,
     WorkOrderService,
@@ -184,7 +179,7 @@ class LostDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.service = ArchiveService(ctx.db, ctx.actor)
+        self.service = LostCustomers(ctx.db, ctx.actor)
         self.setWindowTitle(_("Lost customers"))
         self.resize(1000, 560)
         self.rows: list[LostRow] = []

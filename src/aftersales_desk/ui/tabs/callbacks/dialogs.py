@@ -31,16 +31,14 @@ from PySide6.QtWidgets import (
 
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import LOST_REASONS, kind_label
+from aftersales_desk.services.callback_questionnaires import QUESTION_KINDS, SCORE_LABELS, Question
 from aftersales_desk.services.callbacks import (
     OUTCOME_LABELS,
-    QUESTION_KINDS,
-    SCORE_LABELS,
     CallbackService,
     CallResult,
     CallSheet,
     FormInput,
     FormRow,
-    Question,
 )
 from aftersales_desk.ui.context import AppContext
 

@@ -34,9 +34,9 @@ from aftersales_desk.data.models.archive import VISIT_KINDS
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import kind_label
+from aftersales_desk.services.callback_questionnaires import SCRIPT_LABELS, QuestionnaireRow
 from aftersales_desk.services.callback_rules import RULES
 from aftersales_desk.services.callbacks import (
-    SCRIPT_LABELS,
     Bucket,
     CallbackService,
     CallResult,
@@ -45,7 +45,6 @@ from aftersales_desk.services.callbacks import (
     Filters,
     FormRow,
     Generated,
-    QuestionnaireRow,
     QueueRow,
     RuleSettings,
     rule_settings,

@@ -38,10 +38,8 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.insurance import (
     COVERAGES,
     LOST_REASONS,
-    AccidentInput,
     InsuranceService,
     InsurerRow,
-    OilSaleInput,
     PipelineRow,
     PolicyInput,
     VehicleChoice,
@@ -50,7 +48,9 @@ from aftersales_desk.services.insurance import (
     one_year_end,
     payment_label,
 )
+from aftersales_desk.services.insurance_logs import AccidentInput, InsuranceLogs, OilSaleInput
 from aftersales_desk.ui.tabs.parts.dialogs import money_spin, spin_minor
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 def to_qdate(d: date) -> QDate:
@@ -76,16 +76,6 @@ class _SavingDialog(QDialog):
         self._save = save
         self.result_value: Any = None
         self.error = ""
-
-    def _buttons(self, ok_text: str) -> QDialogButtonBox:
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        return buttons
 
     def accept(self) -> None:
         # ``value()`` is each dialog's own: the input its fields make
@@ -200,7 +190,7 @@ class PolicyDialog(_SavingDialog):
         form.addRow(_("Notes"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
         self.cb_kind.currentIndexChanged.connect(self._kind_changed)
         self.sp_premium.valueChanged.connect(self._update_commission)
         self.sp_rate.valueChanged.connect(self._update_commission)
@@ -301,7 +291,7 @@ class RenewalStepDialog(_SavingDialog):
         form.addRow(_("Note"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def value(self) -> dict[str, Any]:
         return {
@@ -318,15 +308,15 @@ class AccidentDialog(_SavingDialog):
 
     def __init__(
         self,
-        service: InsuranceService,
+        logs: InsuranceLogs,
         insurers: list[InsurerRow],
         save: Callable[[Any], Any],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(save, parent)
-        self.service = service
+        self.logs = logs
         self.setWindowTitle(_("Accident vehicle received"))
-        self.ed_date = date_edit(service.today())
+        self.ed_date = date_edit(logs.today())
         self.ed_plate = QLineEdit()
         self.ed_plate.editingFinished.connect(self.on_plate)
         self.cb_insurer = QComboBox()
@@ -352,12 +342,12 @@ class AccidentDialog(_SavingDialog):
         form.addRow(_("Notes"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def on_plate(self) -> None:
         self.cb_order.clear()
         self.cb_order.addItem(_("(no work order yet)"), None)
-        for wo in self.service.work_orders_for_plate(self.ed_plate.text()):
+        for wo in self.logs.work_orders_for_plate(self.ed_plate.text()):
             self.cb_order.addItem(f"{wo.number} · {wo.opened_on.isoformat()}", wo.id)
         if self.cb_order.count() > 1:
             self.cb_order.setCurrentIndex(1)
@@ -410,7 +400,7 @@ class OilSaleDialog(_SavingDialog):
         form.addRow(_("Salesperson"), self.ed_sales)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._buttons(_("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def on_find(self) -> None:
         self.list_customers.clear()

@@ -49,6 +49,7 @@ from aftersales_desk.services.insurance import (
     payment_label,
     renewal_label,
 )
+from aftersales_desk.services.insurance_logs import InsuranceLogs
 from aftersales_desk.services.pages import Page
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
@@ -465,31 +466,27 @@ class PipelinePage(_Page):
             self.saved()
 
 
-class AccidentsPage(_Page):
-    def __init__(self, ctx: AppContext, service: InsuranceService) -> None:
+class _LogPage(_Page):
+    """One of the desk's logs: its list under a button that records a new entry."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        service: InsuranceService,
+        logs: InsuranceLogs,
+        columns: list[Column],
+        widths: tuple[int, ...],
+        new_text: str,
+        on_new: Callable[[], None],
+    ) -> None:
         super().__init__(ctx, service)
-        self.model = LazyTableModel(
-            [
-                Column("intake_date", N_("Intake date"), _iso),
-                Column("plate", N_("Plate")),
-                Column("customer_name", N_("Customer")),
-                Column("insurer", N_("Insurer")),
-                Column("claim_no", N_("Claim no.")),
-                Column("towed_in", N_("Towed in"), lambda v: _("yes") if v else _("no")),
-                Column("surveyor", N_("Surveyor")),
-                Column("estimate_minor", N_("Estimate"), _money, align_right=True),
-                Column("work_order_no", N_("Work order")),
-                Column("visit_date", N_("Repair visit"), _iso),
-                Column("note", N_("Notes")),
-            ],
-            _rows_page([]),
-        )
+        self.logs = logs
+        self.model = LazyTableModel(columns, _rows_page([]))
         self.view = _table(self.model)
-        for col, width in ((0, 90), (1, 90), (2, 80), (3, 80), (4, 150), (5, 60), (6, 80),
-                           (7, 100), (8, 110), (9, 90)):  # fmt: skip
+        for col, width in enumerate(widths):
             self.view.setColumnWidth(col, width)
-        btn = QPushButton(_("Accident vehicle received…"))
-        btn.clicked.connect(self.on_new)
+        btn = QPushButton(new_text)
+        btn.clicked.connect(on_new)
         btn.setVisible(self.can_edit)
         bar = QHBoxLayout()
         bar.addWidget(btn)
@@ -498,47 +495,55 @@ class AccidentsPage(_Page):
         layout.addLayout(bar)
         layout.addWidget(self.view)
 
+
+class AccidentsPage(_LogPage):
+    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
+        columns = [
+            Column("intake_date", N_("Intake date"), _iso),
+            Column("plate", N_("Plate")),
+            Column("customer_name", N_("Customer")),
+            Column("insurer", N_("Insurer")),
+            Column("claim_no", N_("Claim no.")),
+            Column("towed_in", N_("Towed in"), lambda v: _("yes") if v else _("no")),
+            Column("surveyor", N_("Surveyor")),
+            Column("estimate_minor", N_("Estimate"), _money, align_right=True),
+            Column("work_order_no", N_("Work order")),
+            Column("visit_date", N_("Repair visit"), _iso),
+            Column("note", N_("Notes")),
+        ]
+        widths = (90, 90, 80, 80, 150, 60, 80, 100, 110, 90)
+        super().__init__(
+            ctx, service, logs, columns, widths, _("Accident vehicle received…"), self.on_new
+        )
+
     def refresh(self) -> None:
-        self.load(self.model, self.service.accident_page)
+        self.load(self.model, self.logs.accident_page)
 
     def on_new(self) -> None:
-        dlg = AccidentDialog(self.service, self.insurers(), self.service.create_accident, self)
+        dlg = AccidentDialog(self.logs, self.insurers(), self.logs.create_accident, self)
         if dlg.exec():
             self.saved()
 
 
-class OilPage(_Page):
-    def __init__(self, ctx: AppContext, service: InsuranceService) -> None:
-        super().__init__(ctx, service)
-        self.model = LazyTableModel(
-            [
-                Column("sold_on", N_("Date"), _iso),
-                Column("product", N_("Product")),
-                Column("quantity", N_("Quantity"), align_right=True),
-                Column("amount_minor", N_("Amount"), _money, align_right=True),
-                Column("who", N_("Customer")),
-                Column("salesperson", N_("Salesperson")),
-            ],
-            _rows_page([]),
+class OilPage(_LogPage):
+    def __init__(self, ctx: AppContext, service: InsuranceService, logs: InsuranceLogs) -> None:
+        columns = [
+            Column("sold_on", N_("Date"), _iso),
+            Column("product", N_("Product")),
+            Column("quantity", N_("Quantity"), align_right=True),
+            Column("amount_minor", N_("Amount"), _money, align_right=True),
+            Column("who", N_("Customer")),
+            Column("salesperson", N_("Salesperson")),
+        ]
+        super().__init__(
+            ctx, service, logs, columns, (90, 220, 70, 90, 120), _("New oil sale…"), self.on_new
         )
-        self.view = _table(self.model)
-        for col, width in ((0, 90), (1, 220), (2, 70), (3, 90), (4, 120)):
-            self.view.setColumnWidth(col, width)
-        btn = QPushButton(_("New oil sale…"))
-        btn.clicked.connect(self.on_new)
-        btn.setVisible(self.can_edit)
-        bar = QHBoxLayout()
-        bar.addWidget(btn)
-        bar.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.view)
 
     def refresh(self) -> None:
-        self.load(self.model, self.service.oil_page)
+        self.load(self.model, self.logs.oil_page)
 
     def on_new(self) -> None:
-        dlg = OilSaleDialog(self.service, self.service.create_oil_sale, self)
+        dlg = OilSaleDialog(self.service, self.logs.create_oil_sale, self)
         if dlg.exec():
             self.saved()
 
@@ -645,8 +650,9 @@ class InsuranceTab(QWidget):
         self.pages = QTabWidget()
         self.pipeline = PipelinePage(ctx, self.service)
         self.policies = PoliciesPage(ctx, self.service)
-        self.accidents = AccidentsPage(ctx, self.service)
-        self.oil = OilPage(ctx, self.service)
+        logs = InsuranceLogs(ctx.db, ctx.actor)
+        self.accidents = AccidentsPage(ctx, self.service, logs)
+        self.oil = OilPage(ctx, self.service, logs)
         self.figures = FiguresPage(ctx, self.service)
         self.pages.addTab(self.pipeline, _("Renewal pipeline"))
         self.pages.addTab(self.policies, _("Policies"))

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -67,6 +66,7 @@ from aftersales_desk.services.parts_catalog import PartsCatalog
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.parts.scanner import ScanLineEdit
+from aftersales_desk.ui.widgets import ok_cancel
 
 MAX_TYPED_QTY = 99_999  # a typed number up to this after a scan is that scan's quantity
 
@@ -141,13 +141,7 @@ class NewCountDialog(QDialog):
         form.addRow(_("ABC class"), self.abc)
         form.addRow("", self.blind)
         form.addRow(_("Note"), self.note)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Start and freeze"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, _("Start and freeze"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -187,13 +181,7 @@ class ToleranceDialog(QDialog):
                 spin.setRange(0, high)
                 spin.setValue(int(v))
                 self.table.setCellWidget(r, c, spin)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Save"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, _("Save"))
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(

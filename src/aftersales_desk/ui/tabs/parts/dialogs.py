@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -31,6 +30,7 @@ from aftersales_desk.services.part_waits import PartWaits
 from aftersales_desk.services.parts_catalog import BinRow, PartInput, PartRow, PartsCatalog
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit, WorkOrderField
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 def money_spin(value_minor: int = 0) -> QDoubleSpinBox:
@@ -44,17 +44,6 @@ def money_spin(value_minor: int = 0) -> QDoubleSpinBox:
 
 def spin_minor(spin: QDoubleSpinBox) -> int:
     return round(spin.value() * MINOR_PER_UNIT)
-
-
-def _buttons(dlg: QDialog, ok_text: str) -> QDialogButtonBox:
-    buttons = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
-    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-    buttons.accepted.connect(dlg.accept)
-    buttons.rejected.connect(dlg.reject)
-    return buttons
 
 
 class PartDialog(QDialog):
@@ -99,7 +88,7 @@ class PartDialog(QDialog):
         form.addRow("", self.chk_active)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, _("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def value(self) -> PartInput:
         return PartInput(
@@ -264,7 +253,7 @@ class DocumentDialog(QDialog):
         row.addWidget(self.btn_remove)
         row.addStretch(1)
         row.addWidget(self.lbl_total)
-        self.buttons = _buttons(self, _("Post"))
+        self.buttons = ok_cancel(self, _("Post"))
         self.buttons.accepted.disconnect()
         self.buttons.accepted.connect(self.on_post)
         layout = QVBoxLayout(self)
@@ -343,7 +332,7 @@ class PartsSettingsDialog(QDialog):
             form.addRow(_(spec.label), w)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, _("Save")))
+        layout.addWidget(ok_cancel(self, _("Save")))
 
     def values(self) -> dict:
         return {

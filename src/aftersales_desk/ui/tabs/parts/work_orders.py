@@ -34,8 +34,9 @@ from aftersales_desk.services.part_waits import IssuedLine, PartWaits, WaitRow, 
 from aftersales_desk.services.parts_catalog import PartsCatalog
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
-from aftersales_desk.ui.tabs.parts.dialogs import DocumentDialog, _buttons
+from aftersales_desk.ui.tabs.parts.dialogs import DocumentDialog
 from aftersales_desk.ui.tabs.parts.scanner import PartField, ScanLineEdit, WorkOrderField
+from aftersales_desk.ui.widgets import ok_cancel
 
 ARRIVED_BACKGROUND = QColor("#dff3e4")
 
@@ -87,7 +88,7 @@ class RegisterWaitDialog(QDialog):
         form.addRow(_("Note"), self.ed_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, _("Record")))
+        layout.addWidget(ok_cancel(self, _("Record")))
         self.resize(720, 200)
 
     def accept(self) -> None:
@@ -255,7 +256,7 @@ class OldPartDialog(QDialog):
         form.addRow(_("Issue slip"), self.slip)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self, _("Receive")))
+        layout.addWidget(ok_cancel(self, _("Receive")))
         self.resize(720, 240)
         self.order_field.sig_order.connect(
             lambda o: self.who.setText(self.who.text() or o.assignee)

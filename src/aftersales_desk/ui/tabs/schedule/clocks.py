@@ -39,7 +39,7 @@ from aftersales_desk.services.service_clocks import (
 )
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
-from aftersales_desk.ui.tabs.schedule.dialogs import _buttons
+from aftersales_desk.ui.widgets import ok_cancel
 
 AREA = "schedule"
 CHANGES = {"schedule", "archive"}  # a pause for parts moves the work order to 待件
@@ -165,7 +165,7 @@ class ClockNoteDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.lbl_error)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     @property
     def note(self) -> str:

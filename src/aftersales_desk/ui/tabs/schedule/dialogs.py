@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -28,17 +27,7 @@ from PySide6.QtWidgets import (
 from aftersales_desk.domain.workcal import Shift
 from aftersales_desk.i18n import _
 from aftersales_desk.services.schedule import DutyRow, DutySpec
-
-
-def _buttons(dlg: QDialog) -> QDialogButtonBox:
-    box = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    box.button(QDialogButtonBox.StandardButton.Ok).setText(_("OK"))
-    box.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
-    box.accepted.connect(dlg.accept)
-    box.rejected.connect(dlg.reject)
-    return box
+from aftersales_desk.ui.widgets import ok_cancel
 
 
 def to_qdate(d: date) -> QDate:
@@ -72,7 +61,7 @@ class CheckOffDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(lbl)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def on_browse(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(self, _("Attach a file"))
@@ -163,7 +152,7 @@ class DutyDialog(QDialog):
         self.on_kind()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     def on_preset(self) -> None:
         body = self.cb_preset.currentData()
@@ -208,7 +197,7 @@ class EventDialog(QDialog):
         form.addRow(_("Ended on"), self.ed_day)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(ok_cancel(self))
 
     @property
     def label(self) -> str:
