@@ -58,14 +58,14 @@ def test_customers_without_data_rows_say_so_and_exit_2(run, db_path, tmp_path):
     }
 
 
-def test_parts_keep_their_own_exit_rule(run, db_path, tmp_path):
-    # the parts counter's import: an empty file is 0 and every row rejected is 3 (partly done)
+def test_parts_follow_the_contracts_exit_rule(run, db_path, tmp_path):
+    # CONTRACT: nothing done (no data rows, or every row rejected) is 2, like every other import
     empty = _sheet(tmp_path / "empty.xlsx", [["Part no.", "Name"]])
-    rc, out, _err = run("import", "parts", str(empty), "--db", str(db_path))
-    assert (rc, out) == (0, "0 new, 0 updated, 0 unchanged, 0 rows rejected.\n")
+    rc, _out, err = run("import", "parts", str(empty), "--db", str(db_path))
+    assert rc == 2 and "no data rows" in err
     bad = _sheet(tmp_path / "bad.xlsx", [["Part no.", "Name"], ["NP-1", ""], ["NP-2", ""]])
     rc, out, err = run("import", "parts", str(bad), "--db", str(db_path), "--dry-run")
-    assert rc == 3
+    assert rc == 2
     assert out == "Dry run, nothing changed: 0 new, 0 updated, 0 unchanged, 2 rows rejected.\n"
     assert err.splitlines() == [
         "row 2, column Name: The part needs a name.",

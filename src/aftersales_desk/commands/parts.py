@@ -103,7 +103,6 @@ IMPORTERS["parts"] = Importer(
     _parts_figures,
     _parts_line,
     problems=("rejected", "reason"),
-    nothing_done_is_usage=False,
 )
 for _kind in ("parts", "movements"):
     EXPORTERS[_kind] = cmd_export

@@ -33,9 +33,6 @@ class Importer:
     problems: tuple[str, str] = ("errors", "message")  # JSON names: the list, a problem's text
     warnings: bool = False  # the JSON summary lists the warnings too
     all_or_nothing: bool = False  # a bad row refuses the file: exit 2, the summary on stderr
-    # no data rows is bad usage and every row rejected is "nothing done" (exit 2); when false
-    # (the parts counter's import) they exit 0 and 3
-    nothing_done_is_usage: bool = True
 
 
 IMPORTERS: dict[str, Importer] = {}
@@ -107,9 +104,9 @@ def run_import(kind: Importer, args: argparse.Namespace) -> int:
         _print_json({**doc, "dry_run": result.dry_run})
     else:
         print(kind.line(result), file=sys.stderr if refused else sys.stdout)
-    if kind.nothing_done_is_usage and result.rows == 0:
+    if result.rows == 0:  # CONTRACT: nothing done is exit 2
         raise UsageError(_("The file has no data rows; nothing was imported."))
-    if refused or (kind.nothing_done_is_usage and result.rejected_rows == result.rows):
+    if refused or result.rejected_rows == result.rows:
         return EXIT_USAGE
     return EXIT_PARTIAL if result.errors else EXIT_OK
 
