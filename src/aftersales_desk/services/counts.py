@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from aftersales_desk.data import audit
 from aftersales_desk.data.models.core import AuditEntry
 from aftersales_desk.data.models.counts import CountEntry, CountLine, CountSession
 from aftersales_desk.data.models.parts import (
@@ -39,6 +40,7 @@ from aftersales_desk.data.models.parts import (
     StockDocument,
     StockMovement,
 )
+from aftersales_desk.data.sync_bulk import insert_captured
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import utcnow
@@ -264,11 +266,6 @@ class _Light:
     number: str
     status: str
     branch_id: uuid.UUID
-
-
-def _dashed(h: str) -> str:
-    """A 32-digit hex key written as ``str(uuid.UUID(h))`` writes it."""
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _need_status(cs: Any, *statuses: str) -> None:
@@ -1220,7 +1217,14 @@ class StockCounts:
             return doc_number
 
     def _post_lines(self, s: Session, cs: CountSession, conn: Any, progress: Progress) -> str:
-        """The adjustment document, its lines, their audit entries and movements."""
+        """The adjustment document, its lines and movements, and the one audit entry for them.
+
+        The bulk path of the posting, written with set-based SQL instead of the ORM: the lines'
+        per-row audit hook is bypassed here on purpose (and only here). The document's audit
+        entry says who posted which count when, how many lines and the totals per variance kind;
+        the movements ledger (append-only, each movement naming its document and line) is the
+        per-line record. The sync capture of the lines and movements is written set-based too
+        (``data/sync_bulk.py``: the same outbox rows the triggers write)."""
         rows = conn.connection.driver_connection.execute(
             "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
             " FROM stock_count_lines AS l JOIN parts AS p ON p.id = l.part_id"
@@ -1228,86 +1232,79 @@ class StockCounts:
             " WHERE l.session_id = ? AND l.variance != 0 ORDER BY l.line_no",
             (cs.branch_id.hex, cs.id.hex),
         ).fetchall()
+        if not rows:
+            return ""
         now = utcnow()
-        doc_number = ""
-        if rows:
-            num = next_number(s, self.actor, "adjust")
-            doc = StockDocument(
-                id=uuid.uuid4(),
-                branch_id=cs.branch_id,
-                kind="adjust",
-                series_id=num.series_id,
-                seq=num.seq,
-                number=num.text,
-                status="posted",
-                posted_at=now,
-                posted_by=self.actor.username,
-                note=_("Stock count {number}").format(number=cs.number),
-            )
-            s.add(doc)
-            s.flush()
-            progress.step(1, 3)
-            lines, moves, audits, total = [], [], [], 0
-            stamp = sqlite_time(now)
-            who = (
-                self.actor.branch_id.hex if self.actor.branch_id else None,
-                self.actor.device_id.hex if self.actor.device_id else None,
-                self.actor.user_id.hex if self.actor.user_id else None,
-                self.actor.username,
-            )
-            reasons = {k: _(v) for k, v in REASON_LABELS.items()}
-            line_prefix, audit_prefix = uuid.uuid4().hex[:24], uuid.uuid4().hex[:24]
-            doc_hex, doc_str = doc.id.hex, str(doc.id)
-            for i, (pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
-                cost = avg if avg else price
-                amount = abs(var) * cost
-                total += amount
-                line_hex = f"{line_prefix}{i:08x}"  # in key order, see _freeze
-                lines.append((line_hex, doc_hex, i, pid, bid, var, cost, amount))
-                # what the session hook would record for an ORM insert of the line
-                audits.append(
-                    (
-                        f"{audit_prefix}{i:08x}",
-                        stamp,
-                        *who,
-                        _dashed(line_hex),
-                        f'{{"id": "{_dashed(line_hex)}", "document_id": "{doc_str}", '
-                        f'"line_no": {i}, "part_id": "{_dashed(pid)}", '
-                        f'"bin_id": "{_dashed(bid)}", "to_bin_id": null, "qty": {var}, '
-                        f'"unit_price": {cost}, "discount": 0, "amount": {amount}, '
-                        '"original_line_id": null}',
-                    )
+        doc_id = uuid.uuid4()
+        doc_hex = doc_id.hex
+        lines, moves, total = [], [], 0
+        kinds = {k: {"lines": 0, "qty": 0, "value": 0} for k in REASON_LABELS}
+        reasons = {k: _(v) for k, v in REASON_LABELS.items()}
+        line_prefix = uuid.uuid4().hex[:24]
+        for i, (pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
+            cost = avg if avg else price
+            amount = abs(var) * cost
+            total += amount
+            kind = kinds["surplus" if var > 0 else "damaged" if reason == "damaged" else "shortage"]
+            kind["lines"] += 1
+            kind["qty"] += var
+            kind["value"] += amount if var > 0 else -amount
+            line_hex = f"{line_prefix}{i:08x}"  # in key order, see _freeze
+            lines.append((line_hex, doc_hex, i, pid, bid, var, cost, amount))
+            moves.append(
+                HexMove(
+                    pid,
+                    bid,
+                    var,
+                    "adjust",
+                    unit_cost=cost if var > 0 else None,
+                    line_id=line_hex,
+                    note=reasons.get(reason, ""),
                 )
-                moves.append(
-                    HexMove(
-                        pid,
-                        bid,
-                        var,
-                        "adjust",
-                        unit_cost=cost if var > 0 else None,
-                        line_id=line_hex,
-                        note=reasons.get(reason, ""),
-                    )
-                )
-            lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
-            conn.exec_driver_sql(
-                "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
-                " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
-                " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL)",
-                lines,
             )
-            # the audit entries the session hook writes for ORM inserts, written in bulk
-            conn.exec_driver_sql(
-                "INSERT INTO audit_log (id, at, branch_id, device_id, user_id, username,"
-                " action, entity, entity_id, before, after, note)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'insert', 'stock_document_lines', ?, NULL, ?, '')",
-                audits,
-            )
-            post_hex_moves(s, self.actor, moves, document_id=doc.id, at=now)
-            doc.total = total
-            cs.document_id = doc.id
-            doc_number = doc.number
-        return doc_number
+        num = next_number(s, self.actor, "adjust")
+        doc = StockDocument(
+            id=doc_id,
+            branch_id=cs.branch_id,
+            kind="adjust",
+            series_id=num.series_id,
+            seq=num.seq,
+            number=num.text,
+            status="posted",
+            posted_at=now,
+            posted_by=self.actor.username,
+            total=total,
+            note=_("Stock count {number}").format(number=cs.number),
+        )
+        s.add(doc)
+        s.flush()
+        progress.step(1, 3)
+        lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
+        insert_captured(
+            conn,
+            "stock_document_lines",
+            "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
+            " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
+            " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL)",
+            lines,
+        )
+        audit.record(
+            s,
+            "post",
+            "stock_documents",
+            str(doc_id),
+            note=cs.number,
+            after={
+                "count": cs.number,
+                "document": doc.number,
+                "lines": len(rows),
+                "total": total,
+                **kinds,
+            },
+        )
+        post_hex_moves(s, self.actor, moves, document_id=doc_id, at=now)
+        cs.document_id = doc_id
+        return doc.number
 
     # --- the report -----------------------------------------------------------------------------
     def variance_report(

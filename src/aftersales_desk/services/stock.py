@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.parts import Bin, Part, PartStock, StockBalance, StockMovement
+from aftersales_desk.data.sync_bulk import insert_captured
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import as_utc, utcnow
 from aftersales_desk.errors import RefusedError
@@ -387,7 +388,9 @@ def post_hex_moves(
     # in the order of the (branch, part, at) index: its pages are then visited one after the
     # other instead of at random (the same goes for the cache updates by key below)
     rows.sort(key=lambda r: r[5])
-    conn.exec_driver_sql(
+    insert_captured(  # the sync capture set-based, not a trigger per row (data/sync_bulk.py)
+        conn,
+        "stock_movements",
         "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
         "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
