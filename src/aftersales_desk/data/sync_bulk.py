@@ -76,15 +76,31 @@ def insert_captured(conn: Any, table_name: str, sql: str, rows: Sequence[Sequenc
     finally:
         run("DELETE FROM sync_applying")
     only, values = cap.insert_capture(table_name, existing, "n")
+    q = cap._q(table_name)
+    # the clock's inputs as the trigger of the first new row would read them (one row); given
+    # to the INSERT … SELECT as values, it does not read the outbox it writes (SQLite would
+    # first copy the whole result to a temporary table)
+    clock = run(f"SELECT w, lw, lc, dev FROM ({cap.CLOCK_SQL})").fetchone()
     # row k (from 1, in insertion = rowid order, of those captured) gets the stamp the trigger
     # gives it after rows 1..k-1: one statement sees one wall-clock millisecond, so the counter
     # counts up
+    (n_new, last) = run(
+        f"SELECT count(*), max(rowid) FROM {q} WHERE rowid > ?", (before,)
+    ).fetchone()
+    if not only and last is not None and last - before == n_new:
+        # consecutive row ids (the usual insert): k is the row id's distance from before
+        source, k, order = f"{q} AS n WHERE n.rowid > ?", f"(n.rowid - {int(before)})", "n.rowid"
+    else:
+        source = (
+            "(SELECT *, row_number() OVER (ORDER BY n.rowid) AS sync_bulk_k "
+            f"FROM {q} AS n WHERE n.rowid > ?{only}) AS n"
+        )
+        k = order = "n.sync_bulk_k"
     cur = run(
         f"INSERT INTO sync_outbox ({cap.OUTBOX_COLUMNS}) "
-        f"SELECT {', '.join(values)}, {cap.stamp_sql('n.sync_bulk_k', 'c.')} "
-        "FROM (SELECT *, row_number() OVER (ORDER BY n.rowid) AS sync_bulk_k "
-        f"FROM {cap._q(table_name)} AS n WHERE n.rowid > ?{only}) AS n, "
-        f"({cap.CLOCK_SQL}) AS c ORDER BY n.sync_bulk_k",
-        (before,),
+        f"SELECT {', '.join(values)}, {cap.stamp_sql(k, 'c.')} "
+        "FROM (SELECT ? AS w, ? AS lw, ? AS lc, ? AS dev) AS c, "
+        f"{source} ORDER BY {order}",
+        (*clock, before),
     )
     return int(cur.rowcount)

@@ -333,7 +333,11 @@ def post_hex_moves(
     user, device = actor.username, actor.device_id.hex if actor.device_id else None
     prefix = uuid.uuid4().hex[:24]  # ids in key order: a random prefix and a counter
     doc = document_id.hex if document_id else None
-    for i, m in enumerate(moves):
+    # in the order of the (branch, part, at) index: its pages are then visited one after the
+    # other instead of at random. The sort is stable (a part's moves keep their order, which is
+    # all the arithmetic below depends on), and ids and sequence numbers are given in this
+    # order, so the key, sequence and consumption indexes are appended to, not inserted into
+    for i, m in enumerate(sorted(moves, key=lambda m: m.part_id)):
         if m.kind not in KINDS:
             raise ValueError(m.kind)
         p, b = m.part_id, m.bin_id
@@ -385,9 +389,6 @@ def post_hex_moves(
                 m.note[:200],
             )
         )
-    # in the order of the (branch, part, at) index: its pages are then visited one after the
-    # other instead of at random (the same goes for the cache updates by key below)
-    rows.sort(key=lambda r: r[5])
     insert_captured(  # the sync capture set-based, not a trigger per row (data/sync_bulk.py)
         conn,
         "stock_movements",
