@@ -250,6 +250,12 @@ def test_posted_count_is_read_only_and_adjusts_stock(db, admin, shop, make_actor
     assert PartsCatalog(db, admin).get(p1).on_hand == 7
     moves = docs.movements_of(doc)
     assert moves == [("P0001", "A-01", -3, -750, False)]
+    # the adjustment document's slip lists its movements (it has no lines of its own)
+    slip = docs.view(doc)
+    assert [(ln.part_no, ln.bin, ln.qty, ln.unit_price, ln.amount) for ln in slip.lines] == [
+        ("P0001", "A-01", -3, 250, 750)
+    ]
+    assert slip.total == 750
     # one audit entry for the bulk-written lines: who posted which count, the totals per kind;
     # no per-line entries (the movements ledger is the per-line record)
     from sqlalchemy import select

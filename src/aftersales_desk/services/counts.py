@@ -40,7 +40,6 @@ from aftersales_desk.data.models.parts import (
     StockDocument,
     StockMovement,
 )
-from aftersales_desk.data.sync_bulk import insert_captured
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import utcnow
@@ -52,7 +51,7 @@ from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
-from aftersales_desk.services.stock import HexMove, post_hex_moves, sqlite_time
+from aftersales_desk.services.stock import HexMove, plan_hex_moves, sqlite_time, write_hex_plan
 
 STATUS_LABELS = {
     "open": N_("Counting"),
@@ -1217,14 +1216,16 @@ class StockCounts:
             return doc_number
 
     def _post_lines(self, s: Session, cs: CountSession, conn: Any, progress: Progress) -> str:
-        """The adjustment document, its lines and movements, and the one audit entry for them.
+        """The adjustment document and its movements, and the one audit entry for them.
 
-        The bulk path of the posting, written with set-based SQL instead of the ORM: the lines'
-        per-row audit hook is bypassed here on purpose (and only here). The document's audit
-        entry says who posted which count when, how many lines and the totals per variance kind;
-        the movements ledger (append-only, each movement naming its document and line) is the
-        per-line record. The sync capture of the lines and movements is written set-based too
-        (``data/sync_bulk.py``: the same outbox rows the triggers write)."""
+        The bulk path of the posting, written with set-based SQL instead of the ORM, and on
+        purpose without a row per line anywhere but the ledger: the document has no lines of its
+        own (its slip lists its movements, ``documents.slip_data``) and no per-line audit entry.
+        Its audit entry says who posted which count when, how many lines and the totals per
+        variance kind; the movements ledger (append-only; each movement names the document,
+        which the count names) is the per-line record, with the line's reason as its note. The
+        sync capture of the movements is written set-based too (``data/sync_bulk.py``: the same
+        outbox rows the trigger writes)."""
         rows = conn.connection.driver_connection.execute(
             "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
             " FROM stock_count_lines AS l JOIN parts AS p ON p.id = l.part_id"
@@ -1236,32 +1237,25 @@ class StockCounts:
             return ""
         now = utcnow()
         doc_id = uuid.uuid4()
-        doc_hex = doc_id.hex
-        lines, moves, total = [], [], 0
-        kinds = {k: {"lines": 0, "qty": 0, "value": 0} for k in REASON_LABELS}
+        moves, kind_of = [], {}
         reasons = {k: _(v) for k, v in REASON_LABELS.items()}
-        line_prefix = uuid.uuid4().hex[:24]
-        for i, (pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
-            cost = avg if avg else price
-            amount = abs(var) * cost
-            total += amount
-            kind = kinds["surplus" if var > 0 else "damaged" if reason == "damaged" else "shortage"]
-            kind["lines"] += 1
-            kind["qty"] += var
-            kind["value"] += amount if var > 0 else -amount
-            line_hex = f"{line_prefix}{i:08x}"  # in key order, see _freeze
-            lines.append((line_hex, doc_hex, i, pid, bid, var, cost, amount))
-            moves.append(
-                HexMove(
-                    pid,
-                    bid,
-                    var,
-                    "adjust",
-                    unit_cost=cost if var > 0 else None,
-                    line_id=line_hex,
-                    note=reasons.get(reason, ""),
-                )
+        for pid, bid, var, reason, price, avg in rows:
+            # (part, bin) is unique in a count
+            kind_of[(pid, bid)] = (
+                "surplus" if var > 0 else "damaged" if reason == "damaged" else "shortage"
             )
+            # a surplus comes in at the part's average cost (its purchase price when it has
+            # none); a shortage goes out at the average cost, as any issue does
+            cost = (avg or price) if var > 0 else None
+            moves.append(HexMove(pid, bid, var, "adjust", cost, None, reasons.get(reason, "")))
+        plan = plan_hex_moves(s, self.actor, moves, document_id=doc_id, at=now)
+        # lines, pieces and value per variance kind, as the ledger has them
+        kinds = {k: {"lines": 0, "qty": 0, "value": 0} for k in REASON_LABELS}
+        for r in plan.rows:
+            kind = kinds[kind_of[(r[5], r[6])]]
+            kind["lines"] += 1
+            kind["qty"] += r[7]
+            kind["value"] += r[9]
         num = next_number(s, self.actor, "adjust")
         doc = StockDocument(
             id=doc_id,
@@ -1273,21 +1267,10 @@ class StockCounts:
             status="posted",
             posted_at=now,
             posted_by=self.actor.username,
-            total=total,
+            total=plan.abs_value,
             note=_("Stock count {number}").format(number=cs.number),
         )
         s.add(doc)
-        s.flush()
-        progress.step(1, 3)
-        lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
-        insert_captured(
-            conn,
-            "stock_document_lines",
-            "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
-            " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
-            " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL)",
-            lines,
-        )
         audit.record(
             s,
             "post",
@@ -1298,11 +1281,13 @@ class StockCounts:
                 "count": cs.number,
                 "document": doc.number,
                 "lines": len(rows),
-                "total": total,
+                "total": plan.abs_value,
                 **kinds,
             },
         )
-        post_hex_moves(s, self.actor, moves, document_id=doc_id, at=now)
+        s.flush()
+        progress.step(1, 3)
+        write_hex_plan(s, plan)
         cs.document_id = doc_id
         return doc.number
 
