@@ -342,18 +342,20 @@ def plan_hex_moves(
     raw = conn.connection.driver_connection  # the transaction's own sqlite3 connection
     branch = branch_id.hex
     part_ids = sorted({m.part_id for m in moves})
+    # existing cache rows by row id: the updates below then find them without the key index
     ps_sql = (
-        "SELECT id, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
+        "SELECT rowid, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
         "FROM part_stock WHERE branch_id = ?"
     )
-    bal_sql = "SELECT id, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
+    bal_sql = "SELECT rowid, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
     params: tuple = (branch,)
     if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
         marks = ", ".join("?" * len(part_ids))
         ps_sql += f" AND part_id IN ({marks})"
         bal_sql += f" AND part_id IN ({marks})"
         params = (branch, *part_ids)
-    # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
+    # part → [row id or new id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed,
+    # touched]
     parts: dict[str, list] = {
         r[1]: [r[0], r[2], r[3], r[4], r[5], r[6], True, False]
         for r in raw.execute(ps_sql, params).fetchall()
@@ -457,7 +459,7 @@ def write_hex_plan(s: Session, plan: HexPlan) -> int:
             plan.new_bals,
         )
     if plan.old_bals:
-        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE id = ?", plan.old_bals)
+        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE rowid = ?", plan.old_bals)
     if plan.new_ps:
         conn.exec_driver_sql(
             "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
@@ -467,7 +469,7 @@ def write_hex_plan(s: Session, plan: HexPlan) -> int:
     if plan.old_ps:
         conn.exec_driver_sql(
             "UPDATE part_stock SET qty = ?, value = ?, avg_cost = ?, last_receipt_at = ?, "
-            "last_issue_at = ? WHERE id = ?",
+            "last_issue_at = ? WHERE rowid = ?",
             plan.old_ps,
         )
     return len(plan.rows)
