@@ -1,4 +1,4 @@
-"""Set-based change capture for bulk inserts (stock-count posting: 20,000 lines and movements).
+"""Set-based change capture for bulk inserts (stock-count posting: 20,000 movements at once).
 
 A captured table's INSERT trigger (``data/sync_capture.py``) writes one ``sync_outbox`` row per
 new row, working out the clock stamp again for each; for a bulk insert of thousands of rows that
