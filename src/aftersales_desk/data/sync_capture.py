@@ -146,6 +146,8 @@ def stamp_sql(k: str = "1", clock: str = "") -> str:
     """The stamp of the ``k``-th (an SQL expression, from 1) of consecutive captured rows that
     all see the same clock inputs (``clock``: the prefix of ``CLOCK_SQL``'s columns): what the
     trigger gives that row after rows 1..k-1 were captured in the same millisecond."""
+    # k = 1 (the trigger's row) is written out as before, so the triggers' text is unchanged
+    # and databases made earlier need no new triggers
     first, nth = ("0", f"{clock}lc + 1") if k == "1" else (f"{k} - 1", f"{clock}lc + {k}")
     return (
         f"CASE WHEN {clock}w > {clock}lw THEN printf('%016d-%09d-', {clock}w, {first}) "
