@@ -250,20 +250,40 @@ def test_posted_count_is_read_only_and_adjusts_stock(db, admin, shop, make_actor
     assert PartsCatalog(db, admin).get(p1).on_hand == 7
     moves = docs.movements_of(doc)
     assert moves == [("P0001", "A-01", -3, -750, False)]
-    # the bulk-written document line has its audit entry, as an ORM insert would
+    # the adjustment document's slip lists its movements (it has no lines of its own)
+    slip = docs.view(doc)
+    assert [(ln.part_no, ln.bin, ln.qty, ln.unit_price, ln.amount) for ln in slip.lines] == [
+        ("P0001", "A-01", -3, 250, 750)
+    ]
+    assert slip.total == 750
+    # one audit entry for the bulk-written lines: who posted which count, the totals per kind;
+    # no per-line entries (the movements ledger is the per-line record)
     from sqlalchemy import select
 
     from aftersales_desk.data.models import AuditEntry
 
     with db.uow(admin) as uow:
-        entry = uow.session.scalars(
+        assert not uow.session.scalars(
             select(AuditEntry).where(
                 AuditEntry.entity == "stock_document_lines",
                 AuditEntry.username == keeper.username,
             )
+        ).all()
+        entry = uow.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "stock_documents", AuditEntry.action == "post"
+            )
         ).one()
-        assert entry.after["qty"] == -3 and entry.after["part_id"] == str(p1)
-        assert entry.username == keeper.username and entry.action == "insert"
+        assert entry.username == keeper.username and entry.note == number
+        assert entry.after == {
+            "count": number,
+            "document": doc,
+            "lines": 1,
+            "total": 750,
+            "surplus": {"lines": 0, "qty": 0, "value": 0},
+            "shortage": {"lines": 0, "qty": 0, "value": 0},
+            "damaged": {"lines": 1, "qty": -3, "value": -750},
+        }
     view = counts.view(number)
     assert (view.status, view.document) == ("posted", doc)
     with pytest.raises(RefusedError):

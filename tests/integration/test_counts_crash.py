@@ -60,19 +60,24 @@ def _child(path, number: str, crash_at: int) -> tuple[int, int]:
     return os.waitstatus_to_exitcode(status), int(out or 0)
 
 
-def _state(path) -> tuple[str, int, int, int]:
+def _state(path) -> tuple[str, int, int, int, int]:
+    """The count's status, its adjustment movements, their captured sync changes, the posting's
+    audit entry and the stock on hand."""
     conn = sqlite3.connect(path)
     try:
         status = conn.execute("SELECT status FROM stock_count_sessions").fetchone()[0]
         moves = conn.execute(
             "SELECT count(*) FROM stock_movements WHERE kind = 'adjust'"
         ).fetchone()[0]
-        lines = conn.execute(
-            "SELECT count(*) FROM stock_document_lines AS l JOIN stock_documents AS d"
-            " ON d.id = l.document_id WHERE d.kind = 'adjust'"
+        captured = conn.execute(
+            "SELECT count(*) FROM sync_outbox AS o JOIN stock_movements AS m ON m.id = o.pk"
+            " WHERE o.tbl = 'stock_movements' AND m.kind = 'adjust'"
+        ).fetchone()[0]
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'post' AND entity = 'stock_documents'"
         ).fetchone()[0]
         on_hand = conn.execute("SELECT COALESCE(SUM(qty), 0) FROM stock_balances").fetchone()[0]
-        return status, moves, lines, on_hand
+        return status, moves, captured, audited, on_hand
     finally:
         conn.close()
 
@@ -94,7 +99,7 @@ def test_killed_at_every_statement_of_posting_leaves_none_or_all(db, admin, db_p
     StockCounts(db, manager).approve(number)
     db.dispose()
     before = _state(db_path)
-    assert before == ("approved", 0, 0, 40)
+    assert before == ("approved", 0, 0, 0, 40)
 
     # a copy posts cleanly to count the statements of the posting transaction
     import shutil
@@ -104,7 +109,7 @@ def test_killed_at_every_statement_of_posting_leaves_none_or_all(db, admin, db_p
     rc, total = _child(probe, number, 0)
     assert rc == 0 and total > 8
     after = _state(probe)
-    assert after == ("posted", 3, 3, 39)
+    assert after == ("posted", 3, 3, 1, 39)
 
     for n in range(1, total + 1):
         rc, _count = _child(db_path, number, n)

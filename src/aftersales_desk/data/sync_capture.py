@@ -130,15 +130,59 @@ def _json(prefix: str, cols: list[str]) -> str:
 # wall clock in milliseconds, or the last stamp of this device plus one when the wall clock is
 # behind it (stamps stay monotonic when the clock is put back). 'now' is fixed within one
 # statement, so the rows of one bulk statement share the millisecond and count up.
-_NODE_SQL = (
-    "(SELECT CASE WHEN w > lw THEN printf('%016d-%09d-', w, 0) "
-    "ELSE printf('%016d-%09d-', lw, lc + 1) END || dev FROM ("
+# ``CLOCK_SQL`` is the one-row query of the clock's inputs: ``w`` (wall ms), ``lw``/``lc`` (the
+# last stamp's ms and counter), ``dev`` (this device); ``stamp_sql`` the stamp made from them.
+# The triggers and the set-based capture of bulk inserts (``data/sync_bulk.py``) share both.
+CLOCK_SQL = (
     "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS w, "
     "CAST(substr(m, 1, 16) AS INTEGER) AS lw, CAST(substr(m, 18, 9) AS INTEGER) AS lc, "
     f"coalesce((SELECT id FROM devices WHERE is_local = 1), '{NO_NODE}') AS dev FROM ("
     "SELECT max(coalesce((SELECT max(hlc) FROM sync_outbox), ''), "
-    "coalesce((SELECT hlc_floor FROM sync_state WHERE id = 1), '')) AS m)))"
+    "coalesce((SELECT hlc_floor FROM sync_state WHERE id = 1), '')) AS m)"
 )
+
+
+def stamp_sql(k: str = "1", clock: str = "") -> str:
+    """The stamp of the ``k``-th (an SQL expression, from 1) of consecutive captured rows that
+    all see the same clock inputs (``clock``: the prefix of ``CLOCK_SQL``'s columns): what the
+    trigger gives that row after rows 1..k-1 were captured in the same millisecond."""
+    # k = 1 (the trigger's row) is written out as before, so the triggers' text is unchanged
+    # and databases made earlier need no new triggers
+    first, nth = ("0", f"{clock}lc + 1") if k == "1" else (f"{k} - 1", f"{clock}lc + {k}")
+    return (
+        f"CASE WHEN {clock}w > {clock}lw THEN printf('%016d-%09d-', {clock}w, {first}) "
+        f"ELSE printf('%016d-%09d-', {clock}lw, {nth}) END || {clock}dev"
+    )
+
+
+_NODE_SQL = f"(SELECT {stamp_sql()} FROM ({CLOCK_SQL}))"
+OUTBOX_COLUMNS = "tbl, pk, op, cols, base, hlc"
+
+
+def capture_columns(table_name: str, existing_columns: tuple[str, ...] | None) -> list[str]:
+    """The columns a table's capture sends (of those the database has, when given)."""
+    cols = [c.name for c in sync_columns(table(table_name))]
+    if existing_columns is not None:
+        have = set(existing_columns)
+        cols = [c for c in cols if c in have]
+    return cols
+
+
+def insert_capture(
+    table_name: str, existing_columns: tuple[str, ...] | None, row: str
+) -> tuple[str, list[str]]:
+    """What the INSERT trigger writes for a new row (``row``: its alias, ``NEW`` in a trigger):
+    the condition besides capture being quiet (" AND …" or "") and the outbox values in
+    ``OUTBOX_COLUMNS`` order, all but the stamp."""
+    t = table(table_name)
+    cols = capture_columns(table_name, existing_columns)
+    (pk,) = [c.name for c in t.primary_key]
+    # A row of a branch table without a branch (system entries written before the branch
+    # existed) stays on the device: no branch can own it on central.
+    only = ""
+    if "branch_id" in t.c and t.c.branch_id.nullable and "branch_id" in cols:
+        only = f" AND {row}.branch_id IS NOT NULL"
+    return only, [f"'{table_name}'", f"{row}.{_q(pk)}", "'I'", _json(row, cols), "NULL"]
 
 
 def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict[str, str]:
@@ -149,24 +193,17 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
 @cache
 def _trigger_sql(table_name: str, existing_columns: tuple[str, ...] | None) -> tuple:
     t = table(table_name)
-    cols = [c.name for c in sync_columns(t)]
-    if existing_columns is not None:
-        have = set(existing_columns)
-        cols = [c for c in cols if c in have]
+    cols = capture_columns(table_name, existing_columns)
     (pk,) = [c.name for c in t.primary_key]
     quiet = "NOT EXISTS (SELECT 1 FROM sync_applying)"
     name = t.name
-    # A row of a branch table without a branch (system entries written before the branch
-    # existed) stays on the device: no branch can own it on central.
-    local_new = local_old = ""
-    if "branch_id" in t.c and t.c.branch_id.nullable and "branch_id" in cols:
-        local_new = " AND NEW.branch_id IS NOT NULL"
-        local_old = " AND OLD.branch_id IS NOT NULL"
+    local_new, values = insert_capture(table_name, existing_columns, "NEW")
+    local_old = local_new.replace("NEW.", "OLD.")
     out = {
         f"{TRIGGER_PREFIX}{name}_i": (
             f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_i AFTER INSERT ON {_q(name)} WHEN {quiet}{local_new} "
-            f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
-            f"('{name}', NEW.{_q(pk)}, 'I', {_json('NEW', cols)}, NULL, {_NODE_SQL}); END"
+            f"BEGIN INSERT INTO sync_outbox ({OUTBOX_COLUMNS}) VALUES "
+            f"({', '.join(values)}, {_NODE_SQL}); END"
         )
     }
     if name in _append_only():

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from aftersales_desk.data import audit
 from aftersales_desk.data.models.core import AuditEntry
 from aftersales_desk.data.models.counts import CountEntry, CountLine, CountSession
 from aftersales_desk.data.models.parts import (
@@ -50,7 +51,7 @@ from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
-from aftersales_desk.services.stock import HexMove, post_hex_moves, sqlite_time
+from aftersales_desk.services.stock import HexMove, plan_hex_moves, sqlite_time, write_hex_plan
 
 STATUS_LABELS = {
     "open": N_("Counting"),
@@ -264,11 +265,6 @@ class _Light:
     number: str
     status: str
     branch_id: uuid.UUID
-
-
-def _dashed(h: str) -> str:
-    """A 32-digit hex key written as ``str(uuid.UUID(h))`` writes it."""
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _need_status(cs: Any, *statuses: str) -> None:
@@ -1220,7 +1216,16 @@ class StockCounts:
             return doc_number
 
     def _post_lines(self, s: Session, cs: CountSession, conn: Any, progress: Progress) -> str:
-        """The adjustment document, its lines, their audit entries and movements."""
+        """The adjustment document and its movements, and the one audit entry for them.
+
+        The bulk path of the posting, written with set-based SQL instead of the ORM, and on
+        purpose without a row per line anywhere but the ledger: the document has no lines of its
+        own (its slip lists its movements, ``documents.slip_data``) and no per-line audit entry.
+        Its audit entry says who posted which count when, how many lines and the totals per
+        variance kind; the movements ledger (append-only; each movement names the document,
+        which the count names) is the per-line record, with the line's reason as its note. The
+        sync capture of the movements is written set-based too (``data/sync_bulk.py``: the same
+        outbox rows the trigger writes)."""
         rows = conn.connection.driver_connection.execute(
             "SELECT l.part_id, l.bin_id, l.variance, l.reason, p.purchase_price, ps.avg_cost"
             " FROM stock_count_lines AS l JOIN parts AS p ON p.id = l.part_id"
@@ -1228,86 +1233,63 @@ class StockCounts:
             " WHERE l.session_id = ? AND l.variance != 0 ORDER BY l.line_no",
             (cs.branch_id.hex, cs.id.hex),
         ).fetchall()
+        if not rows:
+            return ""
         now = utcnow()
-        doc_number = ""
-        if rows:
-            num = next_number(s, self.actor, "adjust")
-            doc = StockDocument(
-                id=uuid.uuid4(),
-                branch_id=cs.branch_id,
-                kind="adjust",
-                series_id=num.series_id,
-                seq=num.seq,
-                number=num.text,
-                status="posted",
-                posted_at=now,
-                posted_by=self.actor.username,
-                note=_("Stock count {number}").format(number=cs.number),
+        doc_id = uuid.uuid4()
+        moves, kind_of = [], {}
+        reasons = {k: _(v) for k, v in REASON_LABELS.items()}
+        for pid, bid, var, reason, price, avg in rows:
+            # (part, bin) is unique in a count
+            kind_of[(pid, bid)] = (
+                "surplus" if var > 0 else "damaged" if reason == "damaged" else "shortage"
             )
-            s.add(doc)
-            s.flush()
-            progress.step(1, 3)
-            lines, moves, audits, total = [], [], [], 0
-            stamp = sqlite_time(now)
-            who = (
-                self.actor.branch_id.hex if self.actor.branch_id else None,
-                self.actor.device_id.hex if self.actor.device_id else None,
-                self.actor.user_id.hex if self.actor.user_id else None,
-                self.actor.username,
-            )
-            reasons = {k: _(v) for k, v in REASON_LABELS.items()}
-            line_prefix, audit_prefix = uuid.uuid4().hex[:24], uuid.uuid4().hex[:24]
-            doc_hex, doc_str = doc.id.hex, str(doc.id)
-            for i, (pid, bid, var, reason, price, avg) in enumerate(rows, start=1):
-                cost = avg if avg else price
-                amount = abs(var) * cost
-                total += amount
-                line_hex = f"{line_prefix}{i:08x}"  # in key order, see _freeze
-                lines.append((line_hex, doc_hex, i, pid, bid, var, cost, amount))
-                # what the session hook would record for an ORM insert of the line
-                audits.append(
-                    (
-                        f"{audit_prefix}{i:08x}",
-                        stamp,
-                        *who,
-                        _dashed(line_hex),
-                        f'{{"id": "{_dashed(line_hex)}", "document_id": "{doc_str}", '
-                        f'"line_no": {i}, "part_id": "{_dashed(pid)}", '
-                        f'"bin_id": "{_dashed(bid)}", "to_bin_id": null, "qty": {var}, '
-                        f'"unit_price": {cost}, "discount": 0, "amount": {amount}, '
-                        '"original_line_id": null}',
-                    )
-                )
-                moves.append(
-                    HexMove(
-                        pid,
-                        bid,
-                        var,
-                        "adjust",
-                        unit_cost=cost if var > 0 else None,
-                        line_id=line_hex,
-                        note=reasons.get(reason, ""),
-                    )
-                )
-            lines.sort(key=lambda r: r[3])  # in the order of the part index (see the ledger)
-            conn.exec_driver_sql(
-                "INSERT INTO stock_document_lines (id, document_id, line_no, part_id, bin_id,"
-                " to_bin_id, qty, unit_price, discount, amount, original_line_id)"
-                " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL)",
-                lines,
-            )
-            # the audit entries the session hook writes for ORM inserts, written in bulk
-            conn.exec_driver_sql(
-                "INSERT INTO audit_log (id, at, branch_id, device_id, user_id, username,"
-                " action, entity, entity_id, before, after, note)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'insert', 'stock_document_lines', ?, NULL, ?, '')",
-                audits,
-            )
-            post_hex_moves(s, self.actor, moves, document_id=doc.id, at=now)
-            doc.total = total
-            cs.document_id = doc.id
-            doc_number = doc.number
-        return doc_number
+            # a surplus comes in at the part's average cost (its purchase price when it has
+            # none); a shortage goes out at the average cost, as any issue does
+            cost = (avg or price) if var > 0 else None
+            moves.append(HexMove(pid, bid, var, "adjust", cost, None, reasons.get(reason, "")))
+        plan = plan_hex_moves(s, self.actor, moves, document_id=doc_id, at=now)
+        # lines, pieces and value per variance kind, as the ledger has them
+        kinds = {k: {"lines": 0, "qty": 0, "value": 0} for k in REASON_LABELS}
+        for r in plan.rows:
+            kind = kinds[kind_of[(r[5], r[6])]]
+            kind["lines"] += 1
+            kind["qty"] += r[7]
+            kind["value"] += r[9]
+        num = next_number(s, self.actor, "adjust")
+        doc = StockDocument(
+            id=doc_id,
+            branch_id=cs.branch_id,
+            kind="adjust",
+            series_id=num.series_id,
+            seq=num.seq,
+            number=num.text,
+            status="posted",
+            posted_at=now,
+            posted_by=self.actor.username,
+            total=plan.abs_value,
+            note=_("Stock count {number}").format(number=cs.number),
+        )
+        s.add(doc)
+        audit.record(
+            s,
+            "post",
+            "stock_documents",
+            str(doc_id),
+            note=cs.number,
+            after={
+                "count": cs.number,
+                "document": doc.number,
+                "lines": len(rows),
+                "total": plan.abs_value,
+                **kinds,
+            },
+        )
+        s.flush()
+        progress.step(1, 3)
+        write_hex_plan(s, plan)
+        cs.document_id = doc_id
+        return doc.number
 
     # --- the report -----------------------------------------------------------------------------
     def variance_report(

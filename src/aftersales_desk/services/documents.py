@@ -320,6 +320,32 @@ def slip_data(s: Session, doc: StockDocument, *, copy: bool) -> SlipData:
                 amount=line.amount,
             )
         )
+    if not lines:
+        # a stock count's adjustment has no lines of its own: its movements are its lines
+        # (services/counts.py, posting), listed as the count sheet is, by bin and part
+        for i, (m, part, b) in enumerate(
+            s.execute(
+                select(StockMovement, Part, Bin)
+                .join(Part, Part.id == StockMovement.part_id)
+                .join(Bin, Bin.id == StockMovement.bin_id)
+                .where(StockMovement.document_id == doc.id, StockMovement.reverses_id.is_(None))
+                .order_by(Bin.code, Part.part_no, StockMovement.seq)
+            ),
+            start=1,
+        ):
+            lines.append(
+                SlipLine(
+                    line_no=i,
+                    part_no=part.part_no,
+                    name=part.name,
+                    unit=part.unit,
+                    bin=b.code,
+                    qty=m.qty,
+                    unit_price=m.unit_cost,
+                    discount=0,
+                    amount=abs(m.value),
+                )
+            )
     orders = s.scalars(
         select(WorkOrder.number)
         .join(StockDocumentLine, StockDocumentLine.work_order_id == WorkOrder.id)

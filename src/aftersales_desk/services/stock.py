@@ -10,7 +10,7 @@ ledger.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.parts import Bin, Part, PartStock, StockBalance, StockMovement
+from aftersales_desk.data.sync_bulk import insert_captured
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.clock import as_utc, utcnow
 from aftersales_desk.errors import RefusedError
@@ -288,6 +289,23 @@ def post_moves_bulk(
     )
 
 
+@dataclass
+class HexPlan:
+    """What ``post_hex_moves`` writes, worked out and not yet written: the ledger rows and the
+    cache rows to insert or update."""
+
+    rows: list[tuple] = field(default_factory=list)
+    new_bals: list[tuple] = field(default_factory=list)
+    old_bals: list[tuple] = field(default_factory=list)
+    new_ps: list[tuple] = field(default_factory=list)
+    old_ps: list[tuple] = field(default_factory=list)
+
+    @property
+    def abs_value(self) -> int:
+        """The stock value the movements move, in or out (minor units)."""
+        return sum(abs(r[9]) for r in self.rows)
+
+
 def post_hex_moves(
     s: Session,
     actor: Actor,
@@ -297,8 +315,23 @@ def post_hex_moves(
     at: datetime | None = None,
 ) -> int:
     """``post_moves_bulk`` with hex keys (see ``HexMove``)."""
+    return write_hex_plan(s, plan_hex_moves(s, actor, moves, document_id=document_id, at=at))
+
+
+def plan_hex_moves(
+    s: Session,
+    actor: Actor,
+    moves: list[HexMove],
+    *,
+    document_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> HexPlan:
+    """The rows ``post_hex_moves`` writes, with the same rules (refused negative stock): the
+    caches are read with one query each, the arithmetic done in memory. Nothing is written;
+    ``write_hex_plan`` writes it in the same transaction (the document the movements name must
+    exist by then)."""
     if not moves:
-        return 0
+        return HexPlan()
     branch_id = actor.branch_id
     assert branch_id is not None
     s.flush()
@@ -309,18 +342,20 @@ def post_hex_moves(
     raw = conn.connection.driver_connection  # the transaction's own sqlite3 connection
     branch = branch_id.hex
     part_ids = sorted({m.part_id for m in moves})
+    # existing cache rows by row id: the updates below then find them without the key index
     ps_sql = (
-        "SELECT id, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
+        "SELECT rowid, part_id, qty, value, avg_cost, last_receipt_at, last_issue_at "
         "FROM part_stock WHERE branch_id = ?"
     )
-    bal_sql = "SELECT id, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
+    bal_sql = "SELECT rowid, part_id, bin_id, qty FROM stock_balances WHERE branch_id = ?"
     params: tuple = (branch,)
     if len(part_ids) <= 500:  # a few parts: by index; many: one pass over the branch's rows
         marks = ", ".join("?" * len(part_ids))
         ps_sql += f" AND part_id IN ({marks})"
         bal_sql += f" AND part_id IN ({marks})"
         params = (branch, *part_ids)
-    # part → [id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed, touched]
+    # part → [row id or new id, qty, value, avg_cost, last_receipt_at, last_issue_at, existed,
+    # touched]
     parts: dict[str, list] = {
         r[1]: [r[0], r[2], r[3], r[4], r[5], r[6], True, False]
         for r in raw.execute(ps_sql, params).fetchall()
@@ -332,7 +367,11 @@ def post_hex_moves(
     user, device = actor.username, actor.device_id.hex if actor.device_id else None
     prefix = uuid.uuid4().hex[:24]  # ids in key order: a random prefix and a counter
     doc = document_id.hex if document_id else None
-    for i, m in enumerate(moves):
+    # in the order of the (branch, part, at) index: its pages are then visited one after the
+    # other instead of at random. The sort is stable (a part's moves keep their order, which is
+    # all the arithmetic below depends on), and ids and sequence numbers are given in this
+    # order, so the key, sequence and consumption indexes are appended to, not inserted into
+    for i, m in enumerate(sorted(moves, key=lambda m: m.part_id)):
         if m.kind not in KINDS:
             raise ValueError(m.kind)
         p, b = m.part_id, m.bin_id
@@ -384,25 +423,8 @@ def post_hex_moves(
                 m.note[:200],
             )
         )
-    # in the order of the (branch, part, at) index: its pages are then visited one after the
-    # other instead of at random (the same goes for the cache updates by key below)
-    rows.sort(key=lambda r: r[5])
-    conn.exec_driver_sql(
-        "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
-        "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-        rows,
-    )
     new_bals = [(v[0], branch, p, n, v[1]) for (p, n), v in bals.items() if v[3] and not v[2]]
     old_bals = sorted(((v[1], v[0]) for v in bals.values() if v[3] and v[2]), key=lambda r: r[1])
-    if new_bals:
-        conn.exec_driver_sql(
-            "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
-            "VALUES (?, ?, ?, ?, ?)",
-            new_bals,
-        )
-    if old_bals:
-        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE id = ?", old_bals)
     new_ps = [
         (v[0], branch, p, v[1], v[2], v[3], v[4], v[5])
         for p, v in parts.items()
@@ -412,19 +434,45 @@ def post_hex_moves(
         ((v[1], v[2], v[3], v[4], v[5], v[0]) for v in parts.values() if v[7] and v[6]),
         key=lambda r: r[5],
     )
-    if new_ps:
+    return HexPlan(rows, new_bals, old_bals, new_ps, old_ps)
+
+
+def write_hex_plan(s: Session, plan: HexPlan) -> int:
+    """Write what ``plan_hex_moves`` worked out: the ledger rows (their sync capture set-based,
+    not a trigger per row: ``data/sync_bulk.py``) and the caches. Returns the number of
+    movements."""
+    if not plan.rows:
+        return 0
+    conn = s.connection()
+    insert_captured(
+        conn,
+        "stock_movements",
+        "INSERT INTO stock_movements (id, branch_id, seq, at, kind, part_id, bin_id, qty, "
+        "unit_cost, value, document_id, line_id, reverses_id, username, device_id, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        plan.rows,
+    )
+    if plan.new_bals:
+        conn.exec_driver_sql(
+            "INSERT INTO stock_balances (id, branch_id, part_id, bin_id, qty) "
+            "VALUES (?, ?, ?, ?, ?)",
+            plan.new_bals,
+        )
+    if plan.old_bals:
+        conn.exec_driver_sql("UPDATE stock_balances SET qty = ? WHERE rowid = ?", plan.old_bals)
+    if plan.new_ps:
         conn.exec_driver_sql(
             "INSERT INTO part_stock (id, branch_id, part_id, qty, value, avg_cost, "
             "last_receipt_at, last_issue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            new_ps,
+            plan.new_ps,
         )
-    if old_ps:
+    if plan.old_ps:
         conn.exec_driver_sql(
             "UPDATE part_stock SET qty = ?, value = ?, avg_cost = ?, last_receipt_at = ?, "
-            "last_issue_at = ? WHERE id = ?",
-            old_ps,
+            "last_issue_at = ? WHERE rowid = ?",
+            plan.old_ps,
         )
-    return len(rows)
+    return len(plan.rows)
 
 
 def reverse_moves(
