@@ -112,6 +112,33 @@ class _Caches:
         return bal
 
 
+def movement_value(
+    on_hand: int,
+    value: int,
+    avg_cost: int,
+    qty: int,
+    unit_cost: int | None,
+    exact: int | None = None,
+) -> int:
+    """The value (minor units) a movement of ``qty`` pieces carries, moving-average costing.
+
+    Pieces in at a known cost bring that cost, the rest move at the average; a reversal
+    (``exact``) carries the negated value of what it reverses. The last piece out takes the
+    rounding residue with it. A movement that would leave pieces on hand with a negative value —
+    a receipt lifting negative stock above zero, a reversal after the average moved — leaves them
+    at what came in (or the average) instead: the pieces issued short were charged already."""
+    after = on_hand + qty
+    if after == 0:
+        return -value
+    cost = unit_cost if qty > 0 and unit_cost is not None else avg_cost
+    if exact is None and on_hand < 0 < after:
+        return after * cost - value
+    moved = qty * cost if exact is None else exact
+    if after > 0 and value + moved < 0:
+        return after * max(cost, 0) - value
+    return moved
+
+
 def _next_seq(s: Session, branch_id: uuid.UUID) -> int:
     return (
         s.scalar(select(func.max(StockMovement.seq)).where(StockMovement.branch_id == branch_id))
@@ -155,13 +182,7 @@ def _apply(
     bal = caches.balance(part_id, bin_id)
     if qty < 0 and bal.qty + qty < 0 and not negative_ok:
         _refuse_negative(s, part_id, bin_id, bal.qty)
-    if value is None:
-        if qty > 0 and unit_cost is not None:
-            value = qty * unit_cost
-        elif ps.qty + qty == 0:
-            value = -ps.value  # the last piece takes the rounding residue with it
-        else:
-            value = qty * ps.avg_cost
+    value = movement_value(ps.qty, ps.value, ps.avg_cost, qty, unit_cost, exact=value)
     cost = unit_cost if unit_cost is not None else ps.avg_cost
     bal.qty += qty
     ps.qty += qty
@@ -384,12 +405,7 @@ def plan_hex_moves(
         qty = m.qty
         if qty < 0 and bal[1] + qty < 0 and not negative_ok:
             _refuse_negative(s, uuid.UUID(p), uuid.UUID(b), bal[1])
-        if qty > 0 and m.unit_cost is not None:
-            value = qty * m.unit_cost
-        elif ps[1] + qty == 0:
-            value = -ps[2]  # the last piece takes the rounding residue with it
-        else:
-            value = qty * ps[3]
+        value = movement_value(ps[1], ps[2], ps[3], qty, m.unit_cost)
         cost = m.unit_cost if m.unit_cost is not None else ps[3]
         bal[1] += qty
         bal[3] = True
