@@ -130,15 +130,42 @@ def _json(prefix: str, cols: list[str]) -> str:
 # wall clock in milliseconds, or the last stamp of this device plus one when the wall clock is
 # behind it (stamps stay monotonic when the clock is put back). 'now' is fixed within one
 # statement, so the rows of one bulk statement share the millisecond and count up.
-_NODE_SQL = (
-    "(SELECT CASE WHEN w > lw THEN printf('%016d-%09d-', w, 0) "
-    "ELSE printf('%016d-%09d-', lw, lc + 1) END || dev FROM ("
+# The last stamp is the newest outbox row's (stamps rise with the row id, so that is one step
+# down the rowid b-tree: no index on the stamp to maintain on every write), or the floor left
+# by pushes and pulls (``sync_state.hlc_floor``) when that is higher.
+_CLOCK_SQL = (
     "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS w, "
     "CAST(substr(m, 1, 16) AS INTEGER) AS lw, CAST(substr(m, 18, 9) AS INTEGER) AS lc, "
     f"coalesce((SELECT id FROM devices WHERE is_local = 1), '{NO_NODE}') AS dev FROM ("
-    "SELECT max(coalesce((SELECT max(hlc) FROM sync_outbox), ''), "
-    "coalesce((SELECT hlc_floor FROM sync_state WHERE id = 1), '')) AS m)))"
+    "SELECT max(coalesce((SELECT hlc FROM sync_outbox ORDER BY id DESC LIMIT 1), ''), "
+    "coalesce((SELECT hlc_floor FROM sync_state WHERE id = 1), '')) AS m)"
 )
+_NODE_SQL = (
+    "(SELECT CASE WHEN w > lw THEN printf('%016d-%09d-', w, 0) "
+    "ELSE printf('%016d-%09d-', lw, lc + 1) END || dev FROM ("
+    f"{_CLOCK_SQL}))"
+)
+
+
+def _changed_json(side: str, cols: list[str]) -> str:
+    """The JSON object of the columns an UPDATE changed, with their ``side`` (NEW or OLD)
+    values, built by concatenation: only the changed columns are quoted (``json_quote`` is what
+    ``json_object`` does per value), instead of an object of every column and a ``json_remove``
+    of the unchanged ones."""
+    parts = " || ".join(
+        f"CASE WHEN NEW.{_q(c)} IS NOT OLD.{_q(c)} THEN ',\"{c}\":' || json_quote({side}.{_q(c)}) "
+        "ELSE '' END"
+        for c in cols
+    )
+    return f"('{{' || substr({parts}, 2) || '}}')"
+
+
+def _capture_cols(table_name: str, existing_columns: tuple[str, ...] | None) -> list[str]:
+    cols = [c.name for c in sync_columns(table(table_name))]
+    if existing_columns is not None:
+        have = set(existing_columns)
+        cols = [c for c in cols if c in have]
+    return cols
 
 
 def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict[str, str]:
@@ -149,10 +176,7 @@ def trigger_sql(t: Table, existing_columns: Iterable[str] | None = None) -> dict
 @cache
 def _trigger_sql(table_name: str, existing_columns: tuple[str, ...] | None) -> tuple:
     t = table(table_name)
-    cols = [c.name for c in sync_columns(t)]
-    if existing_columns is not None:
-        have = set(existing_columns)
-        cols = [c for c in cols if c in have]
+    cols = _capture_cols(table_name, existing_columns)
     (pk,) = [c.name for c in t.primary_key]
     quiet = "NOT EXISTS (SELECT 1 FROM sync_applying)"
     name = t.name
@@ -172,15 +196,12 @@ def _trigger_sql(table_name: str, existing_columns: tuple[str, ...] | None) -> t
     if name in _append_only():
         return tuple(out.items())
     changed = " OR ".join(f"NEW.{_q(c)} IS NOT OLD.{_q(c)}" for c in cols)
-    paths = ", ".join(
-        f"CASE WHEN NEW.{_q(c)} IS OLD.{_q(c)} THEN '$.{c}' ELSE '$.\"-\"' END" for c in cols
-    )
     out[f"{TRIGGER_PREFIX}{name}_u"] = (
         f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_u AFTER UPDATE ON {_q(name)} "
         f"WHEN {quiet}{local_new} AND ({changed}) "
         f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
-        f"('{name}', NEW.{_q(pk)}, 'U', json_remove({_json('NEW', cols)}, {paths}), "
-        f"json_remove({_json('OLD', cols)}, {paths}), {_NODE_SQL}); END"
+        f"('{name}', NEW.{_q(pk)}, 'U', {_changed_json('NEW', cols)}, "
+        f"{_changed_json('OLD', cols)}, {_NODE_SQL}); END"
     )
     out[f"{TRIGGER_PREFIX}{name}_d"] = (
         f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_d AFTER DELETE ON {_q(name)} WHEN {quiet}{local_old} "
@@ -203,6 +224,56 @@ def wanted_triggers(conn: sqlite3.Connection) -> dict[str, str]:
         if t.name in columns and is_captured(t):
             out.update(trigger_sql(t, columns[t.name]))
     return out
+
+
+def insert_captured(conn: sqlite3.Connection, table_name: str, sql: str, rows: list[Any]) -> None:
+    """``conn.executemany(sql, rows)`` (an INSERT into ``table_name``, in the caller's transaction)
+    with the same change capture as the table's INSERT trigger, written set-based: the trigger is
+    kept quiet during the statement and the outbox rows it would have written follow in one
+    INSERT … SELECT over the new rows (same columns and values, insertion order, consecutive clock
+    stamps from the one the trigger would give the first row). For bulk writes of thousands of
+    rows, where the per-row trigger costs more than the insert itself. Falls back to the plain
+    statement (trigger and all) when the database's trigger is not the one this code knows, or
+    when changes are being applied (capture is quiet anyway)."""
+    if not rows:
+        return
+    name = f"{TRIGGER_PREFIX}{table_name}_i"
+    found = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+    ).fetchone()
+    existing = tuple(
+        r[0] for r in conn.execute("SELECT name FROM pragma_table_info(?)", (table_name,))
+    )
+    if (
+        found is None
+        or found[0] != trigger_sql(table(table_name), existing).get(name)
+        or conn.execute("SELECT 1 FROM sync_applying").fetchone() is not None
+    ):
+        conn.executemany(sql, rows)
+        return
+    t = table(table_name)
+    cols = _capture_cols(table_name, existing)
+    (pk,) = [c.name for c in t.primary_key]
+    only = ""
+    if "branch_id" in t.c and t.c.branch_id.nullable and "branch_id" in cols:
+        only = " AND branch_id IS NOT NULL"
+    (before,) = conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {_q(table_name)}").fetchone()
+    conn.execute("INSERT INTO sync_applying (id) VALUES (1)")
+    try:
+        conn.executemany(sql, rows)
+    finally:
+        conn.execute("DELETE FROM sync_applying")
+    # row k (from 1) gets what the trigger gives it after rows 1..k-1: the first one's stamp, the
+    # counter k-1 further on (one statement: the same wall clock millisecond)
+    conn.execute(
+        "INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) "
+        f"SELECT '{table_name}', n.{_q(pk)}, 'I', {_json('n', cols)}, NULL, "
+        "CASE WHEN c.w > c.lw THEN printf('%016d-%09d-', c.w, k - 1) "
+        "ELSE printf('%016d-%09d-', c.lw, c.lc + k) END || c.dev "
+        f"FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS k FROM {_q(table_name)} "
+        f"WHERE rowid > ?{only}) AS n, ({_CLOCK_SQL}) AS c ORDER BY k",
+        (before,),
+    )
 
 
 def ensure_capture(conn: sqlite3.Connection) -> int:

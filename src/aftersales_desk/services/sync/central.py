@@ -108,6 +108,13 @@ FUNCTIONS = [
           || '-{CENTRAL_NODE}' $$""",
     """CREATE OR REPLACE FUNCTION sync_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
+    # A set-based insert of pushed rows stops when some rows do not have the run's columns.
+    """CREATE OR REPLACE FUNCTION sync_refuse_run(bad bigint) RETURNS bigint
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          IF bad > 0 THEN RAISE EXCEPTION '% rows of the run have other columns', bad; END IF;
+          RETURN bad;
+        END $$""",
 ]
 
 
@@ -404,12 +411,28 @@ def _literal(cur: Any, value: str) -> str:
 
 @dataclass
 class Change:
+    """One captured change as a device sends it. ``raw``: the new values as the JSON text the
+    capture wrote (a device sends inserts that way, so neither side parses and re-encodes
+    them); then ``cols`` may be None until something needs the values (``values``)."""
+
     tbl: str
     pk: str
     op: str
     cols: dict[str, Any] | None
     base: dict[str, Any] | None
     hlc: str
+    raw: str | None = field(default=None, repr=False, compare=False)
+
+    def values(self) -> dict[str, Any] | None:
+        if self.cols is None and self.raw is not None:
+            self.cols = json.loads(self.raw)
+        return self.cols
+
+    def text(self) -> str | None:
+        """The new values as JSON text."""
+        if self.raw is not None:
+            return self.raw
+        return None if self.cols is None else json.dumps(self.cols, ensure_ascii=False)
 
 
 @dataclass
@@ -567,19 +590,35 @@ def push_batch(
     return ack
 
 
+RUN_LIMIT = 5000  # inserts sent in one set-based statement
+
+
 def _insert_runs(changes: list[Change]) -> list[list[Change]]:
-    """Consecutive inserts into one table with the same columns form a run (a first push or
-    an import is mostly that); every other change is a run of its own."""
+    """Consecutive inserts into one table form a run (a first push or an import is mostly
+    that); every other change is a run of its own. The set-based insert checks that a run's
+    rows carry the same columns (else the run goes change by change)."""
     runs: list[list[Change]] = []
-    key: tuple | None = None
+    key: str | None = None
     for ch in changes:
-        k = (ch.tbl, tuple(ch.cols or ())) if ch.op == "I" else None
-        if k is not None and k == key and len(runs[-1]) < 1000:
+        k = ch.tbl if ch.op == "I" else None
+        if k is not None and k == key and len(runs[-1]) < RUN_LIMIT:
             runs[-1].append(ch)
         else:
             runs.append([ch])
         key = k
     return runs
+
+
+def _wire_select(t: Table, col: str, kind: str, record: str, obj: str) -> str:
+    """SQL for column ``col`` of a pushed row: its value in ``record`` (the row type filled from
+    the wire object by ``jsonb_populate_record``, which reads uuids, numbers, booleans 0/1, dates
+    and times in their wire form), or, for times and JSON columns, converted from ``obj``."""
+    if kind == "datetime":
+        return f"(({obj} ->> '{col}')::timestamp AT TIME ZONE 'UTC')"
+    if kind == "json":
+        ctype = t.c[col].type.compile(dialect=postgresql.dialect())
+        return f"(({obj} ->> '{col}')::{ctype})"
+    return f"{record}.{_q(col)}"
 
 
 def _bulk_insert(
@@ -593,63 +632,98 @@ def _bulk_insert(
     max_skew_ms: int,
     ack: Ack,
 ) -> bool:
-    """Insert a run of new rows with a few pipelined statements. False (nothing written) when
-    the run needs the one-change-at-a-time path: a row already known, an invalid change."""
+    """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
+    as three arrays (keys, JSON values as captured, stamps); PostgreSQL unpacks them, inserts
+    the table's rows (row-level security checks every one: the branch role is the writer), their
+    per-field clocks and their change-log entries together. False (nothing written) when the run
+    needs the one-change-at-a-time path: a row already known, an invalid change, rows whose
+    columns differ."""
     import psycopg
 
     t = {t.name: t for t in cap.synced_tables()}.get(run[0].tbl)
     if t is None or not cap.is_captured(t):
         return False
     ledger = t.name in _append_only()
-    try:
-        stamps = [clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms) for ch in run]
-    except ValueError:
+    texts = [ch.text() for ch in run]
+    if any(x is None for x in texts):
         return False
-    if not ledger:
-        cur.execute(
-            "SELECT 1 FROM sync_row_clocks WHERE tbl = %s AND pk = ANY(%s) LIMIT 1",
-            (t.name, [ch.pk for ch in run]),
-        )
-        if cur.fetchone() is not None:
-            return False
+    first = run[0].values() or {}
+    keys = list(first)
+    known = [k for k in keys if k in t.c]
+    unknown = [k for k in keys if k not in t.c]
+    if "id" not in known:
+        return False
+    # stamps as central ranks them: one from a clock too far ahead is pulled back (docs/sync.md)
+    bound = server_ms + max_skew_ms
+    limit = f"{bound:0{16}d}"
+    hlcs: list[str] = []
+    for ch in run:
+        if ch.hlc[:16] > limit or len(ch.hlc) < 28:
+            try:
+                eff, skewed = clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms)
+            except ValueError:
+                return False
+            ack.skewed = ack.skewed or skewed
+            hlcs.append(eff.encode())
+        else:
+            hlcs.append(ch.hlc)
     kinds = cap.column_kinds(t.name)
-    known = {c.name for c in t.c}
+    values = _with_defaults(t, dict.fromkeys(known))
+    names = list(values)
+    select: list[str] = []
+    params: list[Any] = []
+    for n in names:
+        if n in known:
+            select.append(_wire_select(t, n, kinds[n], "r", "u.j"))
+        else:
+            select.append("%s")
+            params.append(_pg_value(kinds[n], values[n]))
+    same = "u.j ?& %s::text[] AND (u.j - %s::text[]) = '{}'::jsonb"
+    cols_expr = "u.j - %s::text[]" if unknown else "u.j"
+    clock_pairs = [f"'{k}', u.hlc" for k in known]
+    clocks = " || ".join(
+        "jsonb_build_object(" + ", ".join(clock_pairs[i : i + 40]) + ")"
+        for i in range(0, len(clock_pairs), 40)
+    )
+    sql = (
+        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.cols::jsonb AS j, u.hlc "
+        "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(pk, cols, hlc, ord)), "
+        # every row has the first row's columns, or the statement fails (and the run goes
+        # change by change, with defaults for what a row lacks)
+        f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
+        f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
+        f"SELECT {', '.join(select)} FROM u, jsonb_populate_record(NULL::{_q(t.name)}, u.j) r "
+        "WHERE (SELECT count(*) FROM chk) = 1 RETURNING 1)"
+    )
+    args: list[Any] = [
+        [ch.pk for ch in run],
+        texts,
+        hlcs,
+        keys,
+        keys,
+        *params,
+    ]
+    if not ledger:
+        sql += (
+            ", clk AS (INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
+            f"SELECT %s, u.pk, %s, {clocks} FROM u WHERE (SELECT count(*) FROM ins) >= 0 "
+            "RETURNING 1)"
+        )
+        args += [t.name, branch]
+    sql += (
+        " INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
+        f"SELECT %s, %s, u.pk, 'I', {cols_expr}, u.hlc, %s, %s FROM u "
+        "WHERE (SELECT count(*) FROM ins) >= 0 ORDER BY u.ord"
+    )
+    args += [branch, t.name]
+    if unknown:
+        args.append(unknown)
+    args += [device_id, batch_no]
     try:
         with conn.transaction():
-            rows = []
-            for ch in run:
-                values = _with_defaults(t, {k: v for k, v in (ch.cols or {}).items() if k in known})
-                rows.append(values)
-            names = list(rows[0])
-            if any(list(r) != names for r in rows):
-                raise _Refuse("mixed columns")
-            cur.executemany(
-                f"INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
-                f"VALUES ({', '.join(['%s'] * len(names))})",
-                [[_pg_value(kinds[n], r[n]) for n in names] for r in rows],
-            )
-            logged = []
-            for ch, (eff, skewed) in zip(run, stamps, strict=True):
-                ack.skewed = ack.skewed or skewed
-                cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
-                logged.append((ch, eff.encode(), cols))
-            if not ledger:
-                cur.executemany(
-                    "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
-                    "VALUES (%s, %s, %s, %s)",
-                    [
-                        (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols}))
-                        for ch, hlc, cols in logged
-                    ],
-                )
-            cur.executemany(
-                "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, "
-                "batch_no) VALUES (%s, %s, %s, 'I', %s, %s, %s, %s)",
-                [
-                    (branch, t.name, ch.pk, _jsonb(cols), hlc, device_id, batch_no)
-                    for ch, hlc, cols in logged
-                ],
-            )
+            cur.execute(sql, args)
+            if cur.rowcount != len(run):
+                raise _Refuse("not every row was written")
     except (_Refuse, psycopg.Error):
         return False
     ack.applied += len(run)
@@ -686,12 +760,12 @@ def _apply_one_saved(
                 ch.tbl,
                 ch.pk,
                 ch.op,
-                _jsonb(ch.cols),
+                _jsonb(ch.values()),
                 ch.hlc,
                 reason[:400],
             ),
         )
-        ack.quarantined.append(Quarantined(ch.tbl, ch.pk, ch.op, ch.cols, ch.hlc, reason[:400]))
+        ack.quarantined.append(Quarantined(ch.tbl, ch.pk, ch.op, ch.values(), ch.hlc, reason[:400]))
 
 
 def _jsonb(value: Any) -> Any:
@@ -737,7 +811,7 @@ def _apply(
     ack.skewed = ack.skewed or skewed
     kinds = cap.column_kinds(t.name)
     known = {c.name: c for c in t.c}
-    cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
+    cols = {k: v for k, v in (ch.values() or {}).items() if k in known}
     name = _q(t.name)
 
     def log(op: str, values: dict[str, Any] | None, origin: str | None) -> None:

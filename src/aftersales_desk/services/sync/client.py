@@ -35,7 +35,7 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.sync import PROTOCOL_VERSION, central
 
-BATCH_SIZE = 500
+BATCH_SIZE = 5000
 PAGE_SIZE = 5000
 # Test hook: called with a point name before each step of push and pull; raising there is a
 # crash at that point (tests/sync/test_faults.py).
@@ -92,27 +92,42 @@ def _wall_ms() -> int:
 
 
 def assign_batches(db: Database, size: int = BATCH_SIZE) -> None:
-    """Give the outbox rows not yet in a batch their batch numbers (in capture order)."""
+    """Give the outbox rows not yet in a batch their batch numbers (in capture order), in one
+    statement."""
     with db.uow(write=True) as uow:
         cur = _raw(uow)
         next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
-        while True:
-            ids = [
-                r[0]
-                for r in cur.execute(
-                    "SELECT id FROM sync_outbox WHERE batch_no IS NULL ORDER BY id LIMIT ?",
-                    (size,),
-                )
-            ]
-            if not ids:
-                break
+        cur.execute(
+            "UPDATE sync_outbox SET batch_no = ? + n.k FROM (SELECT id, "
+            "(row_number() OVER (ORDER BY id) - 1) / ? AS k FROM sync_outbox "
+            "WHERE batch_no IS NULL) AS n WHERE sync_outbox.id = n.id",
+            (next_no, size),
+        )
+        if cur.rowcount > 0:
+            batches = (cur.rowcount + size - 1) // size
             cur.execute(
-                "UPDATE sync_outbox SET batch_no = ? WHERE id BETWEEN ? AND ? AND batch_no IS NULL",
-                (next_no, ids[0], ids[-1]),
+                "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + batches,)
             )
-            next_no += 1
-        cur.execute("UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no,))
         uow.commit()
+
+
+def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
+    """A batch's changes; inserts keep their values as the captured JSON text (sent as is)."""
+    out = []
+    loads = json.loads
+    for tbl, pk, op, cols, base, hlc in cur.execute(
+        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? ORDER BY id",
+        (batch_no,),
+    ):
+        if op == "I" and cols:
+            out.append(central.Change(tbl, pk, op, None, None, hlc, cols))
+        else:
+            out.append(
+                central.Change(
+                    tbl, pk, op, loads(cols) if cols else None, loads(base) if base else None, hlc
+                )
+            )
+    return out
 
 
 def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: str) -> None:
@@ -120,25 +135,13 @@ def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: 
     while True:
         with db.uow() as uow:
             cur = _raw(uow)
-            row = cur.execute("SELECT min(batch_no) FROM sync_outbox").fetchone()
+            row = cur.execute(
+                "SELECT min(batch_no) FROM sync_outbox WHERE batch_no IS NOT NULL"
+            ).fetchone()
             if row[0] is None:
                 return
             batch_no = int(row[0])
-            changes = [
-                central.Change(
-                    tbl,
-                    pk,
-                    op,
-                    json.loads(cols) if cols else None,
-                    json.loads(base) if base else None,
-                    hlc,
-                )
-                for tbl, pk, op, cols, base, hlc in cur.execute(
-                    "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? "
-                    "ORDER BY id",
-                    (batch_no,),
-                )
-            ]
+            changes = _read_batch(cur, batch_no)
         _fault("push:send")
         ack = central.push_batch(
             conn,
@@ -227,6 +230,7 @@ class _Applier:
         self.top = ""
         self.skewed = False
         self.refused: list[central.Quarantined] = []
+        self.pending = {}
 
     def _local_columns(self, tbl: str) -> dict[str, Any]:
         cols = self.columns.get(tbl)
@@ -237,25 +241,32 @@ class _Applier:
             self.synced[tbl] = {c.name for c in cap.sync_columns(cap.table(tbl))}
         return cols
 
-    def _pending(self, tbl: str, pk: str) -> tuple[set[str], bool]:
+    def _load_pending(self, changes: list[central.PulledChange]) -> None:
+        """What this desk's outbox still holds for the rows of a page, in one read of the
+        outbox (it holds only what was written since the last push, and has no per-row index
+        for the capture to maintain)."""
+        self.pending: dict[tuple[str, str], tuple[set[str], bool]] = {}
         if not self.has_outbox:
-            return set(), False
-        names: set[str] = set()
-        deleted = False
-        for op, cols in self.cur.execute(
-            "SELECT op, cols FROM sync_outbox WHERE tbl = ? AND pk = ?", (tbl, pk)
-        ):
-            if op == "D":
-                deleted = True
+            return
+        keys = {(ch.tbl, ch.pk) for ch in changes}
+        for tbl, pk, op, cols in self.cur.execute("SELECT tbl, pk, op, cols FROM sync_outbox"):
+            if (tbl, pk) not in keys:
+                continue
+            names, _deleted = self.pending.setdefault((tbl, pk), (set(), False))
             if cols:
                 names.update(json.loads(cols))
-        return names, deleted
+            if op == "D":
+                self.pending[(tbl, pk)] = (names, True)
+
+    def _pending(self, tbl: str, pk: str) -> tuple[set[str], bool]:
+        return self.pending.get((tbl, pk), (set(), False))
 
     def apply(self, changes: list[central.PulledChange]) -> None:
         """Apply in order. Consecutive changes that make the same statement (a first download
         is mostly inserts into one table after another) go in one ``executemany``; a run that
         fails is redone change by change, so only the offending change is set aside."""
         now = _wall_ms()
+        self._load_pending(changes)
         run: list[tuple[central.PulledChange, list[Any]]] = []
         run_sql = ""
         for ch in changes:
