@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -591,34 +592,44 @@ def push_batch(
 
 
 RUN_LIMIT = 5000  # inserts sent in one set-based statement
+# In sync_row_clocks.clocks: the clock of every field without one of its own (the insert's).
+ALL_FIELDS = "*"
 
 
 def _insert_runs(changes: list[Change]) -> list[list[Change]]:
-    """Consecutive inserts into one table form a run (a first push or an import is mostly
-    that); every other change is a run of its own. The set-based insert checks that a run's
-    rows carry the same columns (else the run goes change by change)."""
+    """The batch as runs: a stretch of consecutive inserts (a first push, an import, or what
+    the program writes — a record and its audit entry, record after record) becomes one run per
+    table, parent tables first (every row of the stretch is new, so foreign keys only need the
+    tables in dependency order); every other change is a run of its own, in place. The
+    set-based insert checks that a run's rows carry the same columns (else the run goes change
+    by change)."""
+    rank = {t.name: i for i, t in enumerate(cap.synced_tables())}
     runs: list[list[Change]] = []
-    key: str | None = None
+    stretch: dict[str, list[Change]] = {}
+
+    def close() -> None:
+        for tbl in sorted(stretch, key=lambda n: rank.get(n, len(rank))):
+            rows = stretch[tbl]
+            runs.extend(rows[i : i + RUN_LIMIT] for i in range(0, len(rows), RUN_LIMIT))
+        stretch.clear()
+
     for ch in changes:
-        k = ch.tbl if ch.op == "I" else None
-        if k is not None and k == key and len(runs[-1]) < RUN_LIMIT:
-            runs[-1].append(ch)
+        if ch.op == "I":
+            stretch.setdefault(ch.tbl, []).append(ch)
         else:
+            close()
             runs.append([ch])
-        key = k
+    close()
     return runs
 
 
-def _wire_select(t: Table, col: str, kind: str, record: str, obj: str) -> str:
-    """SQL for column ``col`` of a pushed row: its value in ``record`` (the row type filled from
-    the wire object by ``jsonb_populate_record``, which reads uuids, numbers, booleans 0/1, dates
-    and times in their wire form), or, for times and JSON columns, converted from ``obj``."""
+def _wire_select(t: Table, col: str, kind: str, obj: str) -> str:
+    """SQL reading column ``col`` of a pushed row from its wire object ``obj`` (uuids, numbers,
+    booleans 0/1, dates and times are read by the column type's own input; times are UTC)."""
+    ctype = t.c[col].type.compile(dialect=postgresql.dialect())
     if kind == "datetime":
         return f"(({obj} ->> '{col}')::timestamp AT TIME ZONE 'UTC')"
-    if kind == "json":
-        ctype = t.c[col].type.compile(dialect=postgresql.dialect())
-        return f"(({obj} ->> '{col}')::{ctype})"
-    return f"{record}.{_q(col)}"
+    return f"(({obj} ->> '{col}')::{ctype})"
 
 
 def _bulk_insert(
@@ -633,7 +644,7 @@ def _bulk_insert(
     ack: Ack,
 ) -> bool:
     """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
-    as three arrays (keys, JSON values as captured, stamps); PostgreSQL unpacks them, inserts
+    as three JSON arrays (keys, values as captured, stamps); PostgreSQL unpacks them, inserts
     the table's rows (row-level security checks every one: the branch role is the writer), their
     per-field clocks and their change-log entries together. False (nothing written) when the run
     needs the one-change-at-a-time path: a row already known, an invalid change, rows whose
@@ -674,31 +685,31 @@ def _bulk_insert(
     params: list[Any] = []
     for n in names:
         if n in known:
-            select.append(_wire_select(t, n, kinds[n], "r", "u.j"))
+            select.append(_wire_select(t, n, kinds[n], "u.j"))
         else:
             select.append("%s")
             params.append(_pg_value(kinds[n], values[n]))
     same = "u.j ?& %s::text[] AND (u.j - %s::text[]) = '{}'::jsonb"
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
-    clock_pairs = [f"'{k}', u.hlc" for k in known]
-    clocks = " || ".join(
-        "jsonb_build_object(" + ", ".join(clock_pairs[i : i + 40]) + ")"
-        for i in range(0, len(clock_pairs), 40)
-    )
+    # a new row's fields all carry the insert's clock: stored once under "*" (ALL_FIELDS)
+    clocks = f"jsonb_build_object('{ALL_FIELDS}', u.hlc)"
     sql = (
-        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.cols::jsonb AS j, u.hlc "
-        "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(pk, cols, hlc, ord)), "
+        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j, u.hlc FROM ROWS FROM ("
+        "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements(%s::jsonb), "
+        "jsonb_array_elements_text(%s::jsonb)) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
         # every row has the first row's columns, or the statement fails (and the run goes
         # change by change, with defaults for what a row lacks)
         f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
         f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
-        f"SELECT {', '.join(select)} FROM u, jsonb_populate_record(NULL::{_q(t.name)}, u.j) r "
+        f"SELECT {', '.join(select)} FROM u "
         "WHERE (SELECT count(*) FROM chk) = 1 RETURNING 1)"
     )
+    # three JSON arrays as text: the captured objects are joined as they are (no parsing, no
+    # per-value escaping on this side)
     args: list[Any] = [
-        [ch.pk for ch in run],
-        texts,
-        hlcs,
+        json.dumps([ch.pk for ch in run]),
+        "[" + ",".join(texts) + "]",  # type: ignore[arg-type]
+        json.dumps(hlcs),
         keys,
         keys,
         *params,
@@ -778,8 +789,8 @@ def _pg_value(kind: str, v: Any) -> Any:
     from psycopg.types.json import Json
 
     value = cap.from_wire(kind, v)
-    if kind == "json" and value is not None:
-        return Json(value)
+    if kind == "json" and v is not None:
+        return Json(value)  # JSON null stays JSON null (not SQL NULL), as the desk has it
     return value
 
 
@@ -846,7 +857,7 @@ def _apply(
         _insert(cur, t, cols)
         cur.execute(
             "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
-            (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols})),
+            (t.name, ch.pk, branch, _jsonb({ALL_FIELDS: hlc})),
         )
         log("I", cols, device_id)
         return
@@ -874,7 +885,7 @@ def _apply(
         kind = kinds[col]
         value = cols[col]
         central_value = cap.to_wire(kind, cur_value)
-        old = clocks.get(col)
+        old = clocks.get(col, clocks.get(ALL_FIELDS))
         wins = old is None or hlc > old
         if wins:
             win[col] = value
@@ -991,3 +1002,65 @@ def pull_page(
             (cursor[0], cursor[1], limit),
         )
         return [PulledChange(*r) for r in cur.fetchall()]
+
+
+# --- a snapshot for a new desk ----------------------------------------------------------------
+
+SNAPSHOT_FETCH = 20_000  # rows per fetch of the snapshot's server-side cursor
+
+
+def snapshot(
+    conn: Any,
+    *,
+    protocol: int,
+    revision: str,
+    columns: Callable[[Table], list[str] | None],
+    sink: Callable[[Table, list[str], Iterator[list[tuple[Any, ...]]]], int],
+    max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+) -> tuple[tuple[str, int], str]:
+    """Every row the session's branch may read (row-level security decides), table by table in
+    dependency order, in wire form, from ONE repeatable-read snapshot, streamed through a
+    server-side cursor in large fetches (rows are made by psycopg's C loaders; a COPY stream
+    comes as one message per row, which costs more here). ``columns(table)`` names the columns
+    to send (None: skip the table); ``sink(table, columns, chunks)`` stores them, chunk by
+    chunk. Returns the pull cursor that goes with
+    the snapshot, and the newest clock stamp in it (within the skew bound) for the device's
+    floor.
+
+    The cursor is ``(xmin of the snapshot, 0)``: every transaction below the snapshot's xmin had
+    ended when it was taken, so its changes are in the rows; the pull after it starts with the
+    oldest transaction that might still have been running, so a change committed later is never
+    missed. A transaction that had committed while an older one was still running is in the
+    rows and is pulled once more; applying a pulled change is idempotent (upserts of the same
+    values, ledgers insert-or-ignore), so that replay changes nothing."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        row = _request(
+            cur,
+            protocol,
+            revision,
+            "pg_snapshot_xmin(pg_current_snapshot())::text, "
+            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+        )
+        xmin, server_ms = str(row[2]), int(row[3])
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        central_cols: dict[str, set[str]] = {}
+        for tname, cname in cur.fetchall():
+            central_cols.setdefault(tname, set()).add(cname)
+        for t in cap.synced_tables():
+            wanted = columns(t)
+            if not wanted or t.name not in central_cols:
+                continue
+            names = [c for c in wanted if c in central_cols[t.name]]
+            kinds = cap.column_kinds(t.name)
+            select = ", ".join(_pg_wire(_q(n), kinds[n]) for n in names)
+            with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
+                rows.execute(f"SELECT {select} FROM {_q(t.name)}")
+                sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
+        bound = f"{server_ms + max_skew_ms:016d}"
+        cur.execute("SELECT max(hlc) FROM sync_changes WHERE hlc < %s", (bound,))
+        top = cur.fetchone()[0] or ""
+    return (xmin, 0), top
