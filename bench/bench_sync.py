@@ -14,6 +14,7 @@ Needs PostgreSQL's server binaries (Debian: /usr/lib/postgresql/*/bin).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -80,7 +81,9 @@ def _bench_capture(folder: Path) -> bool:
     with_t = _desk(folder, "CAP")
     without = folder / "nocap.sqlite"
     shutil.copy(with_t, without)
-    with sqlite3.connect(without) as conn:
+    # closed (not only committed) before a copy is taken: WAL databases, the copy must not miss
+    # what is still in the -wal file
+    with contextlib.closing(sqlite3.connect(without, isolation_level=None)) as conn:
         cap.drop_capture(conn)
     branch = cap.branch_uuid("BJ01").hex
     n = 5000
@@ -113,7 +116,7 @@ def _bench_capture(folder: Path) -> bool:
     # the floor of any per-row trigger: one that does nothing at all
     empty = folder / "emptytrigger.sqlite"
     shutil.copy(without, empty)
-    with sqlite3.connect(empty) as conn:
+    with contextlib.closing(sqlite3.connect(empty, isolation_level=None)) as conn:
         conn.execute("CREATE TRIGGER bench_i AFTER INSERT ON customers BEGIN SELECT 1; END")
         conn.execute("CREATE TRIGGER bench_u AFTER UPDATE ON customers BEGIN SELECT 1; END")
     # CPU time of this process: the work is all in-process SQLite, and the machine is shared

@@ -135,3 +135,55 @@ def test_a_push_of_many_new_rows_is_set_based_and_recorded_like_single_changes(
     assert a.customer(ids[3])["phone"] == "13712345678"
     a.close()
     b.close()
+
+
+def test_a_run_whose_rows_differ_in_columns_goes_change_by_change(
+    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
+):
+    """An older device's insert (without a column) in the same run as newer ones: the
+    set-based statement is not used for that run; every row still arrives, the missing column
+    gets the model's default."""
+    from aftersales_desk.services.sync import PROTOCOL_VERSION
+    from aftersales_desk.services.sync import client as sync_client
+
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    a.sync()
+    device = a.one("SELECT id FROM devices WHERE is_local = 1")
+    revision = a.one("SELECT version_num FROM alembic_version")
+    branch = a.one("SELECT id FROM branches LIMIT 1")
+    stamp = f"{sync_client._wall_ms():016d}-000000000-{device}"
+
+    def row(no: str, **drop: bool) -> central.Change:
+        cols = {
+            "id": uuid.uuid4().hex, "branch_id": branch, "customer_no": no, "name": "赵六",
+            "kind": "person", "phone": "", "phone2": "", "address": "", "region": "",
+            "id_number": "", "club_member": 0, "vip": 0, "consent_call": 1, "notes": "备注",
+            "created_at": "2026-11-23 08:00:00.000000", "updated_at": "2026-11-23 08:00:00.000000",
+        }  # fmt: skip
+        for k in drop:
+            cols.pop(k)
+        return central.Change("customers", cols["id"], "I", None, None, stamp, json_text(cols))
+
+    def json_text(cols: dict) -> str:
+        import json
+
+        return json.dumps(cols, ensure_ascii=False, separators=(",", ":"))
+
+    changes = [row("M1"), row("M2", notes=True), row("M3")]
+    last = central_rows(
+        central_url, "SELECT coalesce(max(batch_no), 0) FROM sync_batches WHERE device_id = %s",
+        (device,),
+    )[0][0]  # fmt: skip
+    with psycopg.connect(login.url) as conn:
+        ack = central.push_batch(
+            conn, device_id=device, batch_no=last + 1, changes=changes,
+            protocol=PROTOCOL_VERSION, revision=revision, device_ms=sync_client._wall_ms(),
+        )  # fmt: skip
+    assert ack.applied == 3 and not ack.quarantined
+    got = central_rows(
+        central_url,
+        "SELECT customer_no, notes FROM customers WHERE customer_no IN ('M1', 'M2', 'M3') ORDER BY 1",
+    )
+    assert got == [("M1", "备注"), ("M2", ""), ("M3", "备注")]
+    a.close()

@@ -660,6 +660,13 @@ def _bulk_insert(
         return False
     first = run[0].values() or {}
     keys = list(first)
+    # every row must carry the first row's columns: the same number of them here (in the
+    # capture's compact JSON a member starts with ',"' — inside a string a quote is always
+    # escaped), all of them by name in the statement
+    for ch in run:
+        n = len(ch.cols) if ch.cols is not None else (ch.raw or "").count(',"') + 1
+        if n != len(keys):
+            return False
     known = [k for k in keys if k in t.c]
     unknown = [k for k in keys if k not in t.c]
     if "id" not in known:
@@ -689,7 +696,7 @@ def _bulk_insert(
         else:
             select.append("%s")
             params.append(_pg_value(kinds[n], values[n]))
-    same = "u.j ?& %s::text[] AND (u.j - %s::text[]) = '{}'::jsonb"
+    same = "u.j ?& %s::text[]"
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
     # a new row's fields all carry the insert's clock: stored once under "*" (ALL_FIELDS)
     clocks = f"jsonb_build_object('{ALL_FIELDS}', u.hlc)"
@@ -710,7 +717,6 @@ def _bulk_insert(
         json.dumps([ch.pk for ch in run]),
         "[" + ",".join(texts) + "]",  # type: ignore[arg-type]
         json.dumps(hlcs),
-        keys,
         keys,
         *params,
     ]
