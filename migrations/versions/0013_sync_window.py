@@ -1,7 +1,7 @@
 """sync window: who resolved a sync conflict, when, and how
 
 Revision ID: 0013_sync_window
-Revises: 0010_sync
+Revises: 0012_sync_speed
 Create Date: 2026-11-23 13:50:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_sync_window"
-down_revision: str | None = "0010_sync"
+down_revision: str | None = "0012_sync_speed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -130,24 +130,24 @@ def _json(prefix: str, cols: list[str]) -> str:
 # wall clock in milliseconds, or the last stamp of this device plus one when the wall clock is
 # behind it (stamps stay monotonic when the clock is put back). 'now' is fixed within one
 # statement, so the rows of one bulk statement share the millisecond and count up.
-# ``CLOCK_SQL`` is the one-row query of the clock's inputs: ``w`` (wall ms), ``lw``/``lc`` (the
-# last stamp's ms and counter), ``dev`` (this device); ``stamp_sql`` the stamp made from them.
-# The triggers and the set-based capture of bulk inserts (``data/sync_bulk.py``) share both.
+# The last stamp is the newest outbox row's (stamps rise with the row id, so that is one step
+# down the rowid b-tree: no index on the stamp to maintain on every write), or the floor left
+# by pushes and pulls (``sync_state.hlc_floor``) when that is higher.
 CLOCK_SQL = (
     "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS w, "
     "CAST(substr(m, 1, 16) AS INTEGER) AS lw, CAST(substr(m, 18, 9) AS INTEGER) AS lc, "
     f"coalesce((SELECT id FROM devices WHERE is_local = 1), '{NO_NODE}') AS dev FROM ("
-    "SELECT max(coalesce((SELECT max(hlc) FROM sync_outbox), ''), "
+    "SELECT max(coalesce((SELECT hlc FROM sync_outbox ORDER BY id DESC LIMIT 1), ''), "
     "coalesce((SELECT hlc_floor FROM sync_state WHERE id = 1), '')) AS m)"
 )
 
 
 def stamp_sql(k: str = "1", clock: str = "") -> str:
     """The stamp of the ``k``-th (an SQL expression, from 1) of consecutive captured rows that
-    all see the same clock inputs (``clock``: the prefix of ``CLOCK_SQL``'s columns): what the
-    trigger gives that row after rows 1..k-1 were captured in the same millisecond."""
-    # k = 1 (the trigger's row) is written out as before, so the triggers' text is unchanged
-    # and databases made earlier need no new triggers
+    all see the same clock inputs (``clock``: the prefix of ``CLOCK_SQL``'s columns ``w`` wall
+    ms, ``lw``/``lc`` the last stamp's ms and counter, ``dev`` this device): what the trigger
+    gives that row after rows 1..k-1 were captured in the same millisecond. The triggers and the
+    set-based capture of bulk inserts (``data/sync_bulk.py``) share it."""
     first, nth = ("0", f"{clock}lc + 1") if k == "1" else (f"{k} - 1", f"{clock}lc + {k}")
     return (
         f"CASE WHEN {clock}w > {clock}lw THEN printf('%016d-%09d-', {clock}w, {first}) "
@@ -157,6 +157,19 @@ def stamp_sql(k: str = "1", clock: str = "") -> str:
 
 _NODE_SQL = f"(SELECT {stamp_sql()} FROM ({CLOCK_SQL}))"
 OUTBOX_COLUMNS = "tbl, pk, op, cols, base, hlc"
+
+
+def _changed_json(side: str, cols: list[str]) -> str:
+    """The JSON object of the columns an UPDATE changed, with their ``side`` (NEW or OLD)
+    values, built by concatenation: only the changed columns are quoted (``json_quote`` is what
+    ``json_object`` does per value), instead of an object of every column and a ``json_remove``
+    of the unchanged ones."""
+    parts = " || ".join(
+        f"CASE WHEN NEW.{_q(c)} IS NOT OLD.{_q(c)} THEN ',\"{c}\":' || json_quote({side}.{_q(c)}) "
+        "ELSE '' END"
+        for c in cols
+    )
+    return f"('{{' || substr({parts}, 2) || '}}')"
 
 
 def capture_columns(table_name: str, existing_columns: tuple[str, ...] | None) -> list[str]:
@@ -197,27 +210,28 @@ def _trigger_sql(table_name: str, existing_columns: tuple[str, ...] | None) -> t
     (pk,) = [c.name for c in t.primary_key]
     quiet = "NOT EXISTS (SELECT 1 FROM sync_applying)"
     name = t.name
-    local_new, values = insert_capture(table_name, existing_columns, "NEW")
-    local_old = local_new.replace("NEW.", "OLD.")
+    # A row of a branch table without a branch (system entries written before the branch
+    # existed) stays on the device: no branch can own it on central.
+    local_new = local_old = ""
+    if "branch_id" in t.c and t.c.branch_id.nullable and "branch_id" in cols:
+        local_new = " AND NEW.branch_id IS NOT NULL"
+        local_old = " AND OLD.branch_id IS NOT NULL"
     out = {
         f"{TRIGGER_PREFIX}{name}_i": (
             f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_i AFTER INSERT ON {_q(name)} WHEN {quiet}{local_new} "
-            f"BEGIN INSERT INTO sync_outbox ({OUTBOX_COLUMNS}) VALUES "
-            f"({', '.join(values)}, {_NODE_SQL}); END"
+            f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
+            f"('{name}', NEW.{_q(pk)}, 'I', {_json('NEW', cols)}, NULL, {_NODE_SQL}); END"
         )
     }
     if name in _append_only():
         return tuple(out.items())
     changed = " OR ".join(f"NEW.{_q(c)} IS NOT OLD.{_q(c)}" for c in cols)
-    paths = ", ".join(
-        f"CASE WHEN NEW.{_q(c)} IS OLD.{_q(c)} THEN '$.{c}' ELSE '$.\"-\"' END" for c in cols
-    )
     out[f"{TRIGGER_PREFIX}{name}_u"] = (
         f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_u AFTER UPDATE ON {_q(name)} "
         f"WHEN {quiet}{local_new} AND ({changed}) "
         f"BEGIN INSERT INTO sync_outbox (tbl, pk, op, cols, base, hlc) VALUES "
-        f"('{name}', NEW.{_q(pk)}, 'U', json_remove({_json('NEW', cols)}, {paths}), "
-        f"json_remove({_json('OLD', cols)}, {paths}), {_NODE_SQL}); END"
+        f"('{name}', NEW.{_q(pk)}, 'U', {_changed_json('NEW', cols)}, "
+        f"{_changed_json('OLD', cols)}, {_NODE_SQL}); END"
     )
     out[f"{TRIGGER_PREFIX}{name}_d"] = (
         f"CREATE TRIGGER {TRIGGER_PREFIX}{name}_d AFTER DELETE ON {_q(name)} WHEN {quiet}{local_old} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aftersales_desk.data.base import Base, IdMixin
@@ -22,9 +22,16 @@ class SyncOutbox(Base):
     __tablename__ = "sync_outbox"
     __audited__ = False
     __table_args__ = (
-        Index("ix_sync_outbox_batch", "batch_no", "id"),
-        Index("ix_sync_outbox_row", "tbl", "pk"),
-        Index("ix_sync_outbox_hlc", "hlc"),
+        # only rows already given to a batch: a capture (batch_no NULL) adds no entry here
+        Index(
+            "ix_sync_outbox_batch",
+            "batch_no",
+            "id",
+            sqlite_where=text("batch_no IS NOT NULL"),
+        ),
+        # no index on hlc (stamps rise with the id, so the last stamp is the last row's) nor on
+        # (tbl, pk) (a pull reads the few pending rows once per page): every index here is paid
+        # by every captured write
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

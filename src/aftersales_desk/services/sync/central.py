@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,13 @@ FUNCTIONS = [
           || '-{CENTRAL_NODE}' $$""",
     """CREATE OR REPLACE FUNCTION sync_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
+    # A set-based insert of pushed rows stops when some rows do not have the run's columns.
+    """CREATE OR REPLACE FUNCTION sync_refuse_run(bad bigint) RETURNS bigint
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          IF bad > 0 THEN RAISE EXCEPTION '% rows of the run have other columns', bad; END IF;
+          RETURN bad;
+        END $$""",
 ]
 
 
@@ -412,12 +420,28 @@ def _literal(cur: Any, value: str) -> str:
 
 @dataclass
 class Change:
+    """One captured change as a device sends it. ``raw``: the new values as the JSON text the
+    capture wrote (a device sends inserts that way, so neither side parses and re-encodes
+    them); then ``cols`` may be None until something needs the values (``values``)."""
+
     tbl: str
     pk: str
     op: str
     cols: dict[str, Any] | None
     base: dict[str, Any] | None
     hlc: str
+    raw: str | None = field(default=None, repr=False, compare=False)
+
+    def values(self) -> dict[str, Any] | None:
+        if self.cols is None and self.raw is not None:
+            self.cols = json.loads(self.raw)
+        return self.cols
+
+    def text(self) -> str | None:
+        """The new values as JSON text."""
+        if self.raw is not None:
+            return self.raw
+        return None if self.cols is None else json.dumps(self.cols, ensure_ascii=False)
 
 
 @dataclass
@@ -575,19 +599,45 @@ def push_batch(
     return ack
 
 
+RUN_LIMIT = 5000  # inserts sent in one set-based statement
+# In sync_row_clocks.clocks: the clock of every field without one of its own (the insert's).
+ALL_FIELDS = "*"
+
+
 def _insert_runs(changes: list[Change]) -> list[list[Change]]:
-    """Consecutive inserts into one table with the same columns form a run (a first push or
-    an import is mostly that); every other change is a run of its own."""
+    """The batch as runs: a stretch of consecutive inserts (a first push, an import, or what
+    the program writes — a record and its audit entry, record after record) becomes one run per
+    table, parent tables first (every row of the stretch is new, so foreign keys only need the
+    tables in dependency order); every other change is a run of its own, in place. The
+    set-based insert checks that a run's rows carry the same columns (else the run goes change
+    by change)."""
+    rank = {t.name: i for i, t in enumerate(cap.synced_tables())}
     runs: list[list[Change]] = []
-    key: tuple | None = None
+    stretch: dict[str, list[Change]] = {}
+
+    def close() -> None:
+        for tbl in sorted(stretch, key=lambda n: rank.get(n, len(rank))):
+            rows = stretch[tbl]
+            runs.extend(rows[i : i + RUN_LIMIT] for i in range(0, len(rows), RUN_LIMIT))
+        stretch.clear()
+
     for ch in changes:
-        k = (ch.tbl, tuple(ch.cols or ())) if ch.op == "I" else None
-        if k is not None and k == key and len(runs[-1]) < 1000:
-            runs[-1].append(ch)
+        if ch.op == "I":
+            stretch.setdefault(ch.tbl, []).append(ch)
         else:
+            close()
             runs.append([ch])
-        key = k
+    close()
     return runs
+
+
+def _wire_select(t: Table, col: str, kind: str, obj: str) -> str:
+    """SQL reading column ``col`` of a pushed row from its wire object ``obj`` (uuids, numbers,
+    booleans 0/1, dates and times are read by the column type's own input; times are UTC)."""
+    ctype = t.c[col].type.compile(dialect=postgresql.dialect())
+    if kind == "datetime":
+        return f"(({obj} ->> '{col}')::timestamp AT TIME ZONE 'UTC')"
+    return f"(({obj} ->> '{col}')::{ctype})"
 
 
 def _bulk_insert(
@@ -601,63 +651,104 @@ def _bulk_insert(
     max_skew_ms: int,
     ack: Ack,
 ) -> bool:
-    """Insert a run of new rows with a few pipelined statements. False (nothing written) when
-    the run needs the one-change-at-a-time path: a row already known, an invalid change."""
+    """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
+    as three JSON arrays (keys, values as captured, stamps); PostgreSQL unpacks them, inserts
+    the table's rows (row-level security checks every one: the branch role is the writer), their
+    per-field clocks and their change-log entries together. False (nothing written) when the run
+    needs the one-change-at-a-time path: a row already known, an invalid change, rows whose
+    columns differ."""
     import psycopg
 
     t = {t.name: t for t in cap.synced_tables()}.get(run[0].tbl)
     if t is None or not cap.is_captured(t):
         return False
     ledger = t.name in _append_only()
-    try:
-        stamps = [clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms) for ch in run]
-    except ValueError:
+    texts = [ch.text() for ch in run]
+    if any(x is None for x in texts):
         return False
-    if not ledger:
-        cur.execute(
-            "SELECT 1 FROM sync_row_clocks WHERE tbl = %s AND pk = ANY(%s) LIMIT 1",
-            (t.name, [ch.pk for ch in run]),
-        )
-        if cur.fetchone() is not None:
+    first = run[0].values() or {}
+    keys = list(first)
+    # every row must carry the first row's columns: the same number of them here (in the
+    # capture's compact JSON a member starts with ',"' — inside a string a quote is always
+    # escaped), all of them by name in the statement
+    for ch in run:
+        n = len(ch.cols) if ch.cols is not None else (ch.raw or "").count(',"') + 1
+        if n != len(keys):
             return False
+    known = [k for k in keys if k in t.c]
+    unknown = [k for k in keys if k not in t.c]
+    if "id" not in known:
+        return False
+    # stamps as central ranks them: one from a clock too far ahead is pulled back (docs/sync.md)
+    bound = server_ms + max_skew_ms
+    limit = f"{bound:0{16}d}"
+    hlcs: list[str] = []
+    for ch in run:
+        if ch.hlc[:16] > limit or len(ch.hlc) < 28:
+            try:
+                eff, skewed = clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms)
+            except ValueError:
+                return False
+            ack.skewed = ack.skewed or skewed
+            hlcs.append(eff.encode())
+        else:
+            hlcs.append(ch.hlc)
     kinds = cap.column_kinds(t.name)
-    known = {c.name for c in t.c}
+    values = _with_defaults(t, dict.fromkeys(known))
+    names = list(values)
+    select: list[str] = []
+    params: list[Any] = []
+    for n in names:
+        if n in known:
+            select.append(_wire_select(t, n, kinds[n], "u.j"))
+        else:
+            select.append("%s")
+            params.append(_pg_value(kinds[n], values[n]))
+    same = "u.j ?& %s::text[]"
+    cols_expr = "u.j - %s::text[]" if unknown else "u.j"
+    # a new row's fields all carry the insert's clock: stored once under "*" (ALL_FIELDS)
+    clocks = f"jsonb_build_object('{ALL_FIELDS}', u.hlc)"
+    sql = (
+        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j, u.hlc FROM ROWS FROM ("
+        "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements(%s::jsonb), "
+        "jsonb_array_elements_text(%s::jsonb)) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
+        # every row has the first row's columns, or the statement fails (and the run goes
+        # change by change, with defaults for what a row lacks)
+        f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
+        f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
+        f"SELECT {', '.join(select)} FROM u "
+        "WHERE (SELECT count(*) FROM chk) = 1 RETURNING 1)"
+    )
+    # three JSON arrays as text: the captured objects are joined as they are (no parsing, no
+    # per-value escaping on this side)
+    args: list[Any] = [
+        json.dumps([ch.pk for ch in run]),
+        "[" + ",".join(texts) + "]",  # type: ignore[arg-type]
+        json.dumps(hlcs),
+        keys,
+        *params,
+    ]
+    if not ledger:
+        sql += (
+            ", clk AS (INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
+            f"SELECT %s, u.pk, %s, {clocks} FROM u WHERE (SELECT count(*) FROM ins) >= 0 "
+            "RETURNING 1)"
+        )
+        args += [t.name, branch]
+    sql += (
+        " INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
+        f"SELECT %s, %s, u.pk, 'I', {cols_expr}, u.hlc, %s, %s FROM u "
+        "WHERE (SELECT count(*) FROM ins) >= 0 ORDER BY u.ord"
+    )
+    args += [branch, t.name]
+    if unknown:
+        args.append(unknown)
+    args += [device_id, batch_no]
     try:
         with conn.transaction():
-            rows = []
-            for ch in run:
-                values = _with_defaults(t, {k: v for k, v in (ch.cols or {}).items() if k in known})
-                rows.append(values)
-            names = list(rows[0])
-            if any(list(r) != names for r in rows):
-                raise _Refuse("mixed columns")
-            cur.executemany(
-                f"INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
-                f"VALUES ({', '.join(['%s'] * len(names))})",
-                [[_pg_value(kinds[n], r[n]) for n in names] for r in rows],
-            )
-            logged = []
-            for ch, (eff, skewed) in zip(run, stamps, strict=True):
-                ack.skewed = ack.skewed or skewed
-                cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
-                logged.append((ch, eff.encode(), cols))
-            if not ledger:
-                cur.executemany(
-                    "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
-                    "VALUES (%s, %s, %s, %s)",
-                    [
-                        (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols}))
-                        for ch, hlc, cols in logged
-                    ],
-                )
-            cur.executemany(
-                "INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, "
-                "batch_no) VALUES (%s, %s, %s, 'I', %s, %s, %s, %s)",
-                [
-                    (branch, t.name, ch.pk, _jsonb(cols), hlc, device_id, batch_no)
-                    for ch, hlc, cols in logged
-                ],
-            )
+            cur.execute(sql, args)
+            if cur.rowcount != len(run):
+                raise _Refuse("not every row was written")
     except (_Refuse, psycopg.Error):
         return False
     ack.applied += len(run)
@@ -698,12 +789,12 @@ def _apply_one_saved(
                 ch.tbl,
                 ch.pk,
                 ch.op,
-                _jsonb(ch.cols),
+                _jsonb(ch.values()),
                 ch.hlc,
                 reason[:400],
             ),
         )
-        ack.quarantined.append(Quarantined(ch.tbl, ch.pk, ch.op, ch.cols, ch.hlc, reason[:400]))
+        ack.quarantined.append(Quarantined(ch.tbl, ch.pk, ch.op, ch.values(), ch.hlc, reason[:400]))
 
 
 def _jsonb(value: Any) -> Any:
@@ -716,8 +807,8 @@ def _pg_value(kind: str, v: Any) -> Any:
     from psycopg.types.json import Json
 
     value = cap.from_wire(kind, v)
-    if kind == "json" and value is not None:
-        return Json(value)
+    if kind == "json" and v is not None:
+        return Json(value)  # JSON null stays JSON null (not SQL NULL), as the desk has it
     return value
 
 
@@ -749,7 +840,7 @@ def _apply(
     ack.skewed = ack.skewed or skewed
     kinds = cap.column_kinds(t.name)
     known = {c.name: c for c in t.c}
-    cols = {k: v for k, v in (ch.cols or {}).items() if k in known}
+    cols = {k: v for k, v in (ch.values() or {}).items() if k in known}
     name = _q(t.name)
 
     def log(op: str, values: dict[str, Any] | None, origin: str | None) -> None:
@@ -784,7 +875,7 @@ def _apply(
         _insert(cur, t, cols)
         cur.execute(
             "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
-            (t.name, ch.pk, branch, _jsonb({c: hlc for c in cols})),
+            (t.name, ch.pk, branch, _jsonb({ALL_FIELDS: hlc})),
         )
         log("I", cols, device_id)
         return
@@ -812,7 +903,7 @@ def _apply(
         kind = kinds[col]
         value = cols[col]
         central_value = cap.to_wire(kind, cur_value)
-        old = clocks.get(col)
+        old = clocks.get(col, clocks.get(ALL_FIELDS))
         wins = old is None or hlc > old
         if wins:
             win[col] = value
@@ -929,3 +1020,65 @@ def pull_page(
             (cursor[0], cursor[1], limit),
         )
         return [PulledChange(*r) for r in cur.fetchall()]
+
+
+# --- a snapshot for a new desk ----------------------------------------------------------------
+
+SNAPSHOT_FETCH = 20_000  # rows per fetch of the snapshot's server-side cursor
+
+
+def snapshot(
+    conn: Any,
+    *,
+    protocol: int,
+    revision: str,
+    columns: Callable[[Table], list[str] | None],
+    sink: Callable[[Table, list[str], Iterator[list[tuple[Any, ...]]]], int],
+    max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+) -> tuple[tuple[str, int], str]:
+    """Every row the session's branch may read (row-level security decides), table by table in
+    dependency order, in wire form, from ONE repeatable-read snapshot, streamed through a
+    server-side cursor in large fetches (rows are made by psycopg's C loaders; a COPY stream
+    comes as one message per row, which costs more here). ``columns(table)`` names the columns
+    to send (None: skip the table); ``sink(table, columns, chunks)`` stores them, chunk by
+    chunk. Returns the pull cursor that goes with
+    the snapshot, and the newest clock stamp in it (within the skew bound) for the device's
+    floor.
+
+    The cursor is ``(xmin of the snapshot, 0)``: every transaction below the snapshot's xmin had
+    ended when it was taken, so its changes are in the rows; the pull after it starts with the
+    oldest transaction that might still have been running, so a change committed later is never
+    missed. A transaction that had committed while an older one was still running is in the
+    rows and is pulled once more; applying a pulled change is idempotent (upserts of the same
+    values, ledgers insert-or-ignore), so that replay changes nothing."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        row = _request(
+            cur,
+            protocol,
+            revision,
+            "pg_snapshot_xmin(pg_current_snapshot())::text, "
+            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+        )
+        xmin, server_ms = str(row[2]), int(row[3])
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        central_cols: dict[str, set[str]] = {}
+        for tname, cname in cur.fetchall():
+            central_cols.setdefault(tname, set()).add(cname)
+        for t in cap.synced_tables():
+            wanted = columns(t)
+            if not wanted or t.name not in central_cols:
+                continue
+            names = [c for c in wanted if c in central_cols[t.name]]
+            kinds = cap.column_kinds(t.name)
+            select = ", ".join(_pg_wire(_q(n), kinds[n]) for n in names)
+            with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
+                rows.execute(f"SELECT {select} FROM {_q(t.name)}")
+                sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
+        bound = f"{server_ms + max_skew_ms:016d}"
+        cur.execute("SELECT max(hlc) FROM sync_changes WHERE hlc < %s", (bound,))
+        top = cur.fetchone()[0] or ""
+    return (xmin, 0), top

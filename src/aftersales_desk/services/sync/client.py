@@ -35,7 +35,7 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.sync import PROTOCOL_VERSION, central, pull_orphans
 
-BATCH_SIZE = 500
+BATCH_SIZE = 5000
 PAGE_SIZE = 5000
 # Test hook: called with a point name before each step of push and pull; raising there is a
 # crash at that point (tests/sync/test_faults.py).
@@ -92,27 +92,42 @@ def _wall_ms() -> int:
 
 
 def assign_batches(db: Database, size: int = BATCH_SIZE) -> None:
-    """Give the outbox rows not yet in a batch their batch numbers (in capture order)."""
+    """Give the outbox rows not yet in a batch their batch numbers (in capture order), in one
+    statement."""
     with db.uow(write=True) as uow:
         cur = _raw(uow)
         next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
-        while True:
-            ids = [
-                r[0]
-                for r in cur.execute(
-                    "SELECT id FROM sync_outbox WHERE batch_no IS NULL ORDER BY id LIMIT ?",
-                    (size,),
-                )
-            ]
-            if not ids:
-                break
+        cur.execute(
+            "UPDATE sync_outbox SET batch_no = ? + n.k FROM (SELECT id, "
+            "(row_number() OVER (ORDER BY id) - 1) / ? AS k FROM sync_outbox "
+            "WHERE batch_no IS NULL) AS n WHERE sync_outbox.id = n.id",
+            (next_no, size),
+        )
+        if cur.rowcount > 0:
+            batches = (cur.rowcount + size - 1) // size
             cur.execute(
-                "UPDATE sync_outbox SET batch_no = ? WHERE id BETWEEN ? AND ? AND batch_no IS NULL",
-                (next_no, ids[0], ids[-1]),
+                "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + batches,)
             )
-            next_no += 1
-        cur.execute("UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no,))
         uow.commit()
+
+
+def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
+    """A batch's changes; inserts keep their values as the captured JSON text (sent as is)."""
+    out = []
+    loads = json.loads
+    for tbl, pk, op, cols, base, hlc in cur.execute(
+        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? ORDER BY id",
+        (batch_no,),
+    ):
+        if op == "I" and cols:
+            out.append(central.Change(tbl, pk, op, None, None, hlc, cols))
+        else:
+            out.append(
+                central.Change(
+                    tbl, pk, op, loads(cols) if cols else None, loads(base) if base else None, hlc
+                )
+            )
+    return out
 
 
 def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: str) -> None:
@@ -120,25 +135,13 @@ def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: 
     while True:
         with db.uow() as uow:
             cur = _raw(uow)
-            row = cur.execute("SELECT min(batch_no) FROM sync_outbox").fetchone()
+            row = cur.execute(
+                "SELECT min(batch_no) FROM sync_outbox WHERE batch_no IS NOT NULL"
+            ).fetchone()
             if row[0] is None:
                 return
             batch_no = int(row[0])
-            changes = [
-                central.Change(
-                    tbl,
-                    pk,
-                    op,
-                    json.loads(cols) if cols else None,
-                    json.loads(base) if base else None,
-                    hlc,
-                )
-                for tbl, pk, op, cols, base, hlc in cur.execute(
-                    "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? "
-                    "ORDER BY id",
-                    (batch_no,),
-                )
-            ]
+            changes = _read_batch(cur, batch_no)
         _fault("push:send")
         ack = central.push_batch(
             conn,
@@ -227,6 +230,7 @@ class _Applier:
         self.top = ""
         self.skewed = False
         self.refused: list[central.Quarantined] = []
+        self.pending = {}
 
     def _local_columns(self, tbl: str) -> dict[str, Any]:
         cols = self.columns.get(tbl)
@@ -237,25 +241,32 @@ class _Applier:
             self.synced[tbl] = {c.name for c in cap.sync_columns(cap.table(tbl))}
         return cols
 
-    def _pending(self, tbl: str, pk: str) -> tuple[set[str], bool]:
+    def _load_pending(self, changes: list[central.PulledChange]) -> None:
+        """What this desk's outbox still holds for the rows of a page, in one read of the
+        outbox (it holds only what was written since the last push, and has no per-row index
+        for the capture to maintain)."""
+        self.pending: dict[tuple[str, str], tuple[set[str], bool]] = {}
         if not self.has_outbox:
-            return set(), False
-        names: set[str] = set()
-        deleted = False
-        for op, cols in self.cur.execute(
-            "SELECT op, cols FROM sync_outbox WHERE tbl = ? AND pk = ?", (tbl, pk)
-        ):
-            if op == "D":
-                deleted = True
+            return
+        keys = {(ch.tbl, ch.pk) for ch in changes}
+        for tbl, pk, op, cols in self.cur.execute("SELECT tbl, pk, op, cols FROM sync_outbox"):
+            if (tbl, pk) not in keys:
+                continue
+            names, _deleted = self.pending.setdefault((tbl, pk), (set(), False))
             if cols:
                 names.update(json.loads(cols))
-        return names, deleted
+            if op == "D":
+                self.pending[(tbl, pk)] = (names, True)
+
+    def _pending(self, tbl: str, pk: str) -> tuple[set[str], bool]:
+        return self.pending.get((tbl, pk), (set(), False))
 
     def apply(self, changes: list[central.PulledChange]) -> None:
         """Apply in order. Consecutive changes that make the same statement (a first download
         is mostly inserts into one table after another) go in one ``executemany``; a run that
         fails is redone change by change, so only the offending change is set aside."""
         now = _wall_ms()
+        self._load_pending(changes)
         run: list[tuple[central.PulledChange, list[Any]]] = []
         run_sql = ""
         for ch in changes:
@@ -454,6 +465,202 @@ def pull(
             progress(result.pulled)
 
 
+# --- first download: a snapshot instead of the whole change log ------------------------------
+
+SNAPSHOT_CACHE_KIB = -131_072  # page cache while loading a snapshot (128 MiB), then as before
+
+
+def _literal(value: Any) -> str:
+    """A scalar default as an SQLite literal (numbers, text; None never reaches here)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _prefetched(chunks: Iterator[list[Any]], depth: int = 2) -> Iterator[list[Any]]:
+    """The chunks, fetched by a helper thread while the caller stores the previous ones (the
+    central connection is used by that thread only, until the chunks are exhausted; SQLite and
+    the network both release the GIL, so fetching and storing overlap). An error of the
+    fetching side is raised here."""
+    import queue
+    import threading
+
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def fetch() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                box.put(chunk)
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(exc)
+
+    worker = threading.Thread(target=fetch, name="sync-snapshot-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let the fetcher finish its current put, then end
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+        worker.join()
+
+
+class _SnapshotLoader:
+    """Stores a snapshot's rows in a new desk's database, inside the caller's transaction
+    (capture silenced, foreign keys deferred to the commit): per table one ``executemany`` per
+    chunk of rows straight from the COPY stream, the table's non-unique indexes dropped first
+    and built once at the end. A chunk that fails is redone row by row, so only a row that
+    collides with one this desk already has is set aside (as a pull would)."""
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self.cur = cur
+        self.rows = 0
+        self.indexes: list[str] = []
+        self.refused: list[central.Quarantined] = []
+        self.have: dict[str, set[str]] = {}
+        for tname, cname in cur.execute(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+            "WHERE m.type = 'table'"
+        ):
+            self.have.setdefault(tname, set()).add(cname)
+
+    def columns(self, t: Any) -> list[str] | None:
+        have = self.have.get(t.name)
+        if not have:
+            return None
+        return [c.name for c in cap.sync_columns(t) if c.name in have]
+
+    def load(self, t: Any, names: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> int:
+        have = self.have[t.name]
+        kinds = cap.column_kinds(t.name)
+        extra: dict[str, str] = {}
+        for c in t.c:  # columns that do not travel (device-local): their defaults
+            if c.name in have and c.name not in names:
+                default = cap.python_default(c)
+                if default is not None:
+                    extra[c.name] = _literal(cap.to_wire(kinds[c.name], default))
+        for name, sql in self.cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+            (t.name,),
+        ).fetchall():
+            self.cur.execute(f'DROP INDEX "{name}"')
+            self.indexes.append(sql)
+        collist = ", ".join(f'"{n}"' for n in [*names, *extra])
+        values = ", ".join(["?"] * len(names) + list(extra.values()))
+        updates = [n for n in names if n != "id"]
+        if t.name in cap._append_only() or not updates:
+            conflict = "DO NOTHING"
+        else:
+            conflict = "DO UPDATE SET " + ", ".join(f'"{n}" = excluded."{n}"' for n in updates)
+        sql = f'INSERT INTO "{t.name}" ({collist}) VALUES ({values}) ON CONFLICT (id) {conflict}'
+        count = 0
+        for chunk in _prefetched(chunks):
+            self._store(t.name, names, sql, chunk)
+            count += len(chunk)
+        self.rows += count
+        return count
+
+    def _store(self, tbl: str, names: list[str], sql: str, chunk: list[tuple[Any, ...]]) -> None:
+        self.cur.execute("SAVEPOINT sync_snapshot")
+        try:
+            self.cur.executemany(sql, chunk)
+            self.cur.execute("RELEASE sync_snapshot")
+            return
+        except sqlite3.IntegrityError:
+            self.cur.execute("ROLLBACK TO sync_snapshot")
+            self.cur.execute("RELEASE sync_snapshot")
+        pk = names.index("id")
+        for row in chunk:
+            self.cur.execute("SAVEPOINT sync_change")
+            try:
+                self.cur.execute(sql, row)
+            except sqlite3.IntegrityError as exc:
+                self.cur.execute("ROLLBACK TO sync_change")
+                self.refused.append(
+                    central.Quarantined(
+                        tbl,
+                        str(row[pk]),
+                        "I",
+                        dict(zip(names, row, strict=True)),
+                        "",
+                        _("Not applied on this desk: {reason}").format(reason=exc),
+                    )
+                )
+            self.cur.execute("RELEASE sync_change")
+
+    def finish(self, uow: Any) -> None:
+        """Indexes built once; caches summed again from what arrived (stock from the ledger,
+        the archive search for every customer)."""
+        for sql in self.indexes:
+            self.cur.execute(sql)
+        if "stock_movements" in self.have:
+            for branch_id, part_id in self.cur.execute(
+                "SELECT DISTINCT branch_id, part_id FROM stock_movements"
+            ).fetchall():
+                _rebuild_stock(self.cur, branch_id, part_id)
+        if "customers" in self.have:
+            import uuid
+
+            ids = [uuid.UUID(r[0]) for r in self.cur.execute("SELECT id FROM customers")]
+            if ids:
+                from aftersales_desk.services.archive_search import reindex
+
+                reindex(uow.session, ids)
+
+
+def download_snapshot(db: Database, conn: Any, result: SyncResult, *, revision: str) -> None:
+    """Fill a new desk from one consistent snapshot of what its branch may read, in one SQLite
+    transaction together with the pull cursor that goes with it (``central.snapshot``); the
+    change log is then pulled from there on."""
+    _fault("snapshot:apply")
+    with db.uow(write=True) as uow:
+        cur = _raw(uow)
+        cur.execute("PRAGMA defer_foreign_keys = ON")
+        (cache,) = cur.execute("PRAGMA cache_size").fetchone()
+        cur.execute(f"PRAGMA cache_size = {SNAPSHOT_CACHE_KIB}")
+        cur.execute("INSERT INTO sync_applying (id) VALUES (1)")
+        # no capture while loading (not even its per-row check): the triggers are dropped and
+        # made again at the end of the same transaction
+        cap.drop_capture(cur.connection)
+        loader = _SnapshotLoader(cur)
+        (xid, seq), top = central.snapshot(
+            conn,
+            protocol=PROTOCOL_VERSION,
+            revision=revision,
+            columns=loader.columns,
+            sink=loader.load,
+        )
+        loader.finish(uow)
+        cap.ensure_capture(cur.connection)
+        cur.execute(f"PRAGMA cache_size = {int(cache)}")
+        _store_results(cur, [], loader.refused)
+        cur.execute("DELETE FROM sync_applying")
+        cur.execute(
+            "UPDATE sync_state SET cursor_xid = ?, cursor_seq = ?, "
+            "hlc_floor = max(hlc_floor, ?) WHERE id = 1",
+            (xid, seq, top),
+        )
+        _fault("snapshot:local-commit")
+        uow.commit()
+    result.pulled += loader.rows
+    result.quarantined += loader.refused
+
+
 @contextlib.contextmanager
 def central_errors() -> Iterator[None]:
     """A failure of the central database or the network mid-round becomes one clear line;
@@ -553,7 +760,8 @@ def join(
     path: Path, url: str, *, device_code: str, password: str | None = None
 ) -> tuple[Database, SyncResult]:
     """A new desk for an existing branch: a new database filled from central (its branch,
-    users, settings and records), then its own device row, which the next sync sends."""
+    users, settings and records: one snapshot, then the change log from the snapshot's cursor),
+    then its own device row, which the next sync sends."""
     from aftersales_desk.data.migrate import upgrade_database
 
     device_code = device_code.strip().upper()
@@ -573,6 +781,7 @@ def join(
             revision = _revision(_raw(uow))
         result = SyncResult()
         with central_errors():
+            download_snapshot(db, conn, result, revision=revision)
             pull(db, conn, result, revision=revision)
     finally:
         conn.close()
