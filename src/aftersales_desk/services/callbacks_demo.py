@@ -210,7 +210,7 @@ def _fill(ctx: DemoContext) -> None:
             deadline = add_working_days(cal, day, int(conf["callbacks_form_days"]))
             form = QuickForm(
                 branch_id=clerk.branch_id,
-                number=_next_form_number(s, clerk.branch_id, day),
+                number=_next_form_number(s, clerk),
                 callback_id=cb.id,
                 customer_id=cb.customer_id,
                 opened_on=day,
