@@ -33,6 +33,18 @@ from aftersales_desk.services.numbering import check_gapless
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _every_check() -> None:
+    """Every module's integrity checks are registered, whatever other tests imported first."""
+    import importlib
+    import pkgutil
+
+    import aftersales_desk.services as services
+
+    for found in pkgutil.walk_packages(services.__path__, "aftersales_desk.services."):
+        importlib.import_module(found.name)
+
+
 def _customer(db: Database, actor: Actor, name: str = "张伟") -> uuid.UUID:
     return ArchiveService(db, actor).create_customer(CustomerInput(name=name)).id
 
@@ -242,7 +254,8 @@ def test_check_passes_with_old_and_new_numbers_mixed_and_catches_a_gap(db, admin
                     fault="旧工单",
                     advisor="王磊",
                     mileage_km=0,
-                    status="closed",
+                    status="cancelled",
+                    cancel_reason="客户取消",
                     opened_at=datetime(2026, 1, n, 2),
                 )
             )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch, Device
@@ -113,18 +113,23 @@ def check_gapless(s: Session) -> list[str]:
     for series in s.scalars(select(NumberSeries)):
         if series.kind in PREFIX_MODELS:
             numbered = PREFIX_MODELS[series.kind]
-            seqs = [
-                int(n.removeprefix(series.prefix))
-                for n in s.scalars(
-                    select(numbered.number).where(
-                        numbered.branch_id == series.branch_id,
-                        numbered.number.startswith(series.prefix, autoescape=True),
-                    )
+            tail = func.substr(numbered.number, len(series.prefix) + 1)
+            seq = cast(tail, Integer)
+            count, distinct, low, high = s.execute(
+                select(
+                    func.count(),
+                    func.count(func.distinct(seq)),
+                    func.coalesce(func.min(seq), 0),
+                    func.coalesce(func.max(seq), 0),
+                ).where(
+                    numbered.branch_id == series.branch_id,
+                    # the numbers behind the prefix: a range of the unique (branch, number) index
+                    numbered.number >= series.prefix,
+                    numbered.number < series.prefix + "\U0010ffff",
+                    tail != "",
+                    func.ltrim(tail, "0123456789") == "",  # digits only
                 )
-                if n.removeprefix(series.prefix).isdigit()
-            ]
-            count, low, high = len(seqs), min(seqs, default=0), max(seqs, default=0)
-            distinct = len(set(seqs))
+            ).one()
         else:
             model = SEQ_MODELS.get(series.kind, StockDocument)
             count, distinct, low, high = s.execute(
