@@ -51,7 +51,6 @@ from aftersales_desk.services.insurance import (
 )
 from aftersales_desk.services.pages import Page
 from aftersales_desk.ui.context import AppContext
-from aftersales_desk.ui.doc_numbers import number_width
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.insurance.dialogs import (
     AccidentDialog,
@@ -489,7 +488,6 @@ class AccidentsPage(_Page):
         for col, width in ((0, 90), (1, 90), (2, 80), (3, 80), (4, 150), (5, 60), (6, 80),
                            (7, 100), (8, 110), (9, 90)):  # fmt: skip
             self.view.setColumnWidth(col, width)
-        self.view.setColumnWidth(8, max(110, number_width(self.view)))
         btn = QPushButton(_("Accident vehicle received…"))
         btn.clicked.connect(self.on_new)
         btn.setVisible(self.can_edit)
