@@ -129,7 +129,7 @@ def test_work_order_closes_into_a_visit(db, admin, svc, zhang):
     vehicle = svc.card(zhang).vehicles[0]
     orders = WorkOrderService(db, admin)
     wo = orders.open(zhang, vehicle_id=vehicle.id, fault="刹车异响", mileage_km=15000)
-    assert wo.number == "WO0000001" and wo.status == "opened"
+    assert wo.number == "BJ01-A-WO000001" and wo.status == "opened"
     with pytest.raises(RefusedError):
         orders.set_waiting_for_parts(wo.id, True)  # not dispatched yet
     orders.dispatch(wo.id, "顺义特约服务站", provider=True)
@@ -151,7 +151,7 @@ def test_work_order_closes_into_a_visit(db, admin, svc, zhang):
     other = orders.open(zhang, fault="保养")
     assert orders.cancel(other.id, "客户取消").status == "cancelled"
     rows = orders.page().rows
-    assert [r.number for r in rows] == ["WO0000002", "WO0000001"]
+    assert [r.number for r in rows] == ["BJ01-A-WO000002", "BJ01-A-WO000001"]
 
 
 def test_documents_ticked_with_scan(db, svc, zhang, tmp_path):

@@ -263,7 +263,7 @@ def test_problem_form_escalates_and_closing_queues_the_second_callback(db, admin
             cb.id,
             FormInput("机修车间", "陈师傅", date(2026, 11, 24), r.problem_text, "重新检查底盘"),
         )
-        assert form.number == "KS20261120-001" and form.status == "open"
+        assert form.number == "BJ01-A-KS000001" and form.status == "open"
         with pytest.raises(RefusedError):
             svc.open_form(cb.id, FormInput("机修车间", "陈师傅", date(2026, 11, 24), "x"))
     with at(2026, 11, 24):

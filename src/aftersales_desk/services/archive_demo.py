@@ -29,6 +29,7 @@ from aftersales_desk.domain.archive import vin_check_digit
 from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.services.archive_search import index_texts
 from aftersales_desk.services.demo import DemoContext, register
+from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.settings import DEFAULTS
 
 SURNAMES = (
@@ -293,10 +294,7 @@ def _open_work_orders(ctx: DemoContext, rng: random.Random, count: int) -> None:
             .order_by(Vehicle.id)
             .limit(count)
         ).all()
-        last = s.scalar(select(func.max(WorkOrder.number))) or "WO0000000"
-        n = int(last[2:]) if last[2:].isdigit() else 0
         for i, (vid, cid, km) in enumerate(picks):
-            n += 1
             status = ("opened", "dispatched", "dispatched", "waiting_parts")[i % 4]
             opened = now - timedelta(hours=rng.randrange(1, 120))
             kind = rng.choice(("repair", "maintenance", "warranty", "accident"))
@@ -304,7 +302,7 @@ def _open_work_orders(ctx: DemoContext, rng: random.Random, count: int) -> None:
             s.add(
                 WorkOrder(
                     branch_id=ctx.actor.branch_id,
-                    number=f"WO{n:07d}",
+                    number=next_number(s, ctx.actor, "work_order").text,
                     customer_id=cid,
                     vehicle_id=vid,
                     kind=kind,

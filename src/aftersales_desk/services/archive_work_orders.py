@@ -26,6 +26,7 @@ from aftersales_desk.errors import RefusedError, ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import VisitInput, add_visit_row, clean_visit
 from aftersales_desk.services.auth import require
+from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 
 STATUS_LABELS = {
@@ -36,7 +37,6 @@ STATUS_LABELS = {
     "cancelled": N_("Cancelled"),
 }
 OPEN_STATUSES = ("opened", "dispatched", "waiting_parts")
-NUMBER_PREFIX = "WO"
 PARTS_PAUSE = "waiting_for_parts"  # the service clock's pause while the order waits for parts
 
 
@@ -78,21 +78,6 @@ class CloseInput:
     next_due_km: int | None = None
     declined_advice: str = ""
     free_campaign: bool = False
-
-
-def _next_number(s, branch_id: uuid.UUID | None) -> str:
-    last = s.scalars(
-        select(WorkOrder.number)
-        .where(
-            WorkOrder.branch_id == branch_id,
-            WorkOrder.number >= NUMBER_PREFIX + "0000000",
-            WorkOrder.number <= NUMBER_PREFIX + "9999999",
-        )
-        .order_by(WorkOrder.number.desc())
-        .limit(1)
-    ).first()
-    n = int(last[2:]) + 1 if last and last[2:].isdigit() else 1
-    return f"{NUMBER_PREFIX}{n:07d}"
 
 
 _COLUMNS = (
@@ -268,7 +253,7 @@ class WorkOrderService:
                     )
             wo = WorkOrder(
                 branch_id=self.actor.branch_id,
-                number=_next_number(s, self.actor.branch_id),
+                number=next_number(s, self.actor, "work_order").text,
                 customer_id=customer_id,
                 vehicle_id=vehicle_id,
                 kind=kind,

@@ -51,6 +51,7 @@ from aftersales_desk.services.callback_rules import (
     second_candidate,
     work_calendar,
 )
+from aftersales_desk.services.numbering import next_number
 from aftersales_desk.services.pages import Page
 
 DONE_STATUSES = ("done", "unreachable", "wrong_number")
@@ -371,15 +372,9 @@ def _apply_call(
     return CallResult(cb.id, cb.status, cb.attempts, problem, department, problem_text, retry)
 
 
-def _next_form_number(s: Session, branch_id: uuid.UUID | None, day: date) -> str:
-    prefix = f"KS{day:%Y%m%d}-"
-    last = s.scalar(
-        select(func.max(QuickForm.number)).where(
-            QuickForm.branch_id == branch_id, QuickForm.number.like(prefix + "%")
-        )
-    )
-    n = int(last[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{n:03d}"
+def _next_form_number(s: Session, actor: Actor) -> str:
+    """The next number of the desk's quick-handling form series (``BJ01-A-KS000001``)."""
+    return next_number(s, actor, "quick_form").text
 
 
 def _insert_candidates(
@@ -766,7 +761,7 @@ class CallbackService:
                 raise ValidationError(_("The deadline is in the past."), field="deadline")
             form = QuickForm(
                 branch_id=self.branch_id,
-                number=_next_form_number(s, self.branch_id, today),
+                number=_next_form_number(s, self.actor),
                 callback_id=cb.id,
                 customer_id=cb.customer_id,
                 opened_on=today,

@@ -1,7 +1,8 @@
 """Demo callbacks: the queue generated from the demo archive, the past calls made — most reached
 with answers (mostly satisfied, some not), some unanswered or wrong numbers — quick-handling forms
 for the unhappy customers, most closed with a second callback, one or two past their deadline.
-Deterministic for a seed (the calls are walked in natural-key order). Also the ``check`` that a
+Deterministic for a seed (the calls are walked by day, then natural key, so the forms' series
+numbers follow their dates as on a real desk). Also the ``check`` that a
 closed form has its second callback."""
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _fill(ctx: DemoContext) -> None:
             s.scalars(
                 select(Callback)
                 .where(Callback.status == "open", Callback.due_on < today)
-                .order_by(Callback.natural_key)
+                .order_by(Callback.due_on, Callback.natural_key)
             )
         )
         for cb in calls:
@@ -209,7 +210,7 @@ def _fill(ctx: DemoContext) -> None:
             deadline = add_working_days(cal, day, int(conf["callbacks_form_days"]))
             form = QuickForm(
                 branch_id=clerk.branch_id,
-                number=_next_form_number(s, clerk.branch_id, day),
+                number=_next_form_number(s, clerk),
                 callback_id=cb.id,
                 customer_id=cb.customer_id,
                 opened_on=day,

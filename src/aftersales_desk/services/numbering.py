@@ -1,5 +1,9 @@
 """Gapless document numbers per branch, device and kind (e.g. ``BJ01-A-000123``).
 
+Stock documents, counts, old-part batches, work orders (``BJ01-A-WO000001``) and quick-handling
+forms (``BJ01-A-KS000001``) all take their numbers here, so two desks of one branch working
+offline never issue the same number.
+
 A number is taken with ``next_number`` inside the unit of work that posts the document: the
 increment of the series and the document row commit together or not at all, so a crash can neither
 skip nor repeat a number. Writers hold SQLite's write lock (``BEGIN IMMEDIATE``) for the whole
@@ -11,10 +15,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch, Device
+from aftersales_desk.data.models.archive import WorkOrder
+from aftersales_desk.data.models.callbacks import QuickForm
 from aftersales_desk.data.models.counts import CountSession
 from aftersales_desk.data.models.parts import NumberSeries, OldPartBatch, StockDocument
 from aftersales_desk.domain.actor import Actor
@@ -34,10 +40,20 @@ PREFIXES: dict[str, str] = {
     "sale_return": "TH",
     "old_batch": "FC",
     "count": "PD",  # stock count 盘点单
+    "work_order": "WO",  # work order 工单
+    "quick_form": "KS",  # quick-handling form 快速处理单
 }
 DIGITS = 6
 # series whose numbered rows are not stock documents (each has ``series_id`` and ``seq``)
 SEQ_MODELS: dict[str, type[StockDocument] | type[CountSession]] = {"count": CountSession}
+# series whose rows keep only the number text: the running number is read back from behind the
+# series prefix (rows numbered before the kind had a series, e.g. ``WO0000001`` or
+# ``KS20261123-001``, do not carry a series prefix and are left out of the check)
+PREFIX_MODELS: dict[str, type[OldPartBatch] | type[WorkOrder] | type[QuickForm]] = {
+    "old_batch": OldPartBatch,
+    "work_order": WorkOrder,
+    "quick_form": QuickForm,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +111,25 @@ def check_gapless(s: Session) -> list[str]:
     """Every series has exactly the numbers 1..last_seq, each once."""
     problems: list[str] = []
     for series in s.scalars(select(NumberSeries)):
-        if series.kind == "old_batch":
-            seqs = [
-                int(n.removeprefix(series.prefix))
-                for n in s.scalars(
-                    select(OldPartBatch.number).where(
-                        OldPartBatch.branch_id == series.branch_id,
-                        OldPartBatch.number.startswith(series.prefix, autoescape=True),
-                    )
+        if series.kind in PREFIX_MODELS:
+            numbered = PREFIX_MODELS[series.kind]
+            tail = func.substr(numbered.number, len(series.prefix) + 1)
+            seq = cast(tail, Integer)
+            count, distinct, low, high = s.execute(
+                select(
+                    func.count(),
+                    func.count(func.distinct(seq)),
+                    func.coalesce(func.min(seq), 0),
+                    func.coalesce(func.max(seq), 0),
+                ).where(
+                    numbered.branch_id == series.branch_id,
+                    # the numbers behind the prefix: a range of the unique (branch, number) index
+                    numbered.number >= series.prefix,
+                    numbered.number < series.prefix + "\U0010ffff",
+                    tail != "",
+                    func.ltrim(tail, "0123456789") == "",  # digits only
                 )
-                if n.removeprefix(series.prefix).isdigit()
-            ]
-            count, low, high = len(seqs), min(seqs, default=0), max(seqs, default=0)
-            distinct = len(set(seqs))
+            ).one()
         else:
             model = SEQ_MODELS.get(series.kind, StockDocument)
             count, distinct, low, high = s.execute(

@@ -51,6 +51,7 @@ from aftersales_desk.services.callbacks import (
     update_rule_settings,
 )
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.doc_numbers import number_width
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.callbacks.dialogs import (
     CallDialog,
@@ -374,6 +375,7 @@ class FormsPage(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view)
         self.view.horizontalHeader().setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)
+        self.view.setColumnWidth(0, number_width(self.view))
 
     def _fetch(self, cursor: Any, limit: int):
         return self.service.forms(cursor, limit, state=self.cb_state.currentData() or "open")

@@ -38,6 +38,7 @@ from aftersales_desk.services.service_clocks import (
     ServiceClockService,
 )
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.doc_numbers import number_width
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.widgets import ok_cancel
 
@@ -206,6 +207,7 @@ class ClocksPage(QWidget):
         for col, width in ((0, 95), (1, 80), (2, 95), (3, 140), (4, 160), (5, 90), (6, 150),
                            (7, 120), (8, 90)):  # fmt: skip
             self.view.setColumnWidth(col, width)
+        self.view.setColumnWidth(0, max(95, number_width(self.view)))
         hh.setSectionResizeMode(9, QHeaderView.ResizeMode.Stretch)
         self.view.selectionModel().selectionChanged.connect(self._selected_changed)
         self.cb_filter = QComboBox()
