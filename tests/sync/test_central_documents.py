@@ -120,7 +120,23 @@ def test_a_taken_work_order_number_is_set_aside_in_the_desks_language(desks, cen
     cid = a.add_customer("C0001", "张三", "13800000000")
     a.sync()
     b.sync()
-    # both desks open a work order offline; the branch-wide work-order number is the same
+    # desk B's work-order series carries desk A's prefix (a desk cloned from A's file): both
+    # desks open a work order offline with the same number
+    from aftersales_desk.data.models import Device
+    from aftersales_desk.data.models.parts import NumberSeries
+
+    with b.db.uow(b.actor, write=True) as uow:
+        device = uow.session.query(Device).filter_by(is_local=True).one()
+        uow.session.add(
+            NumberSeries(
+                branch_id=b.actor.branch_id,
+                device_id=device.id,
+                kind="work_order",
+                prefix="BJ01-A-WO",
+                last_seq=0,
+            )
+        )
+        uow.commit()
     wa = WorkOrderService(a.db, a.actor).open(cid, fault="更换机油")
     wb = WorkOrderService(b.db, b.actor).open(cid, fault="空调不制冷")
     assert wa.number == wb.number
