@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aftersales_desk.data import sync_capture as cap
 from aftersales_desk.data import sync_bulk
+from aftersales_desk.data import sync_capture as cap
 from aftersales_desk.data.models.archive import Customer
 from aftersales_desk.data.models.core import APPEND_ONLY_TABLES
 from aftersales_desk.domain.hlc import Stamp
