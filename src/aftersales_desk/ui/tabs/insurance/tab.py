@@ -52,6 +52,7 @@ from aftersales_desk.services.insurance import (
 from aftersales_desk.services.insurance_logs import InsuranceLogs
 from aftersales_desk.services.pages import Page
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.doc_numbers import number_width
 from aftersales_desk.ui.qt_models.lazy_table import Column, LazyTableModel
 from aftersales_desk.ui.tabs.insurance.dialogs import (
     AccidentDialog,
@@ -515,6 +516,7 @@ class AccidentsPage(_LogPage):
         super().__init__(
             ctx, service, logs, columns, widths, _("Accident vehicle received…"), self.on_new
         )
+        self.view.setColumnWidth(8, max(widths[8], number_width(self.view)))  # BJ01-A-WO000123
 
     def refresh(self) -> None:
         self.load(self.model, self.logs.accident_page)
