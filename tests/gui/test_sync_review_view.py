@@ -105,7 +105,7 @@ def test_the_sync_menu_and_status_button_follow_the_role(qtbot, db, make_actor, 
         qtbot.addWidget(win)
         assert win.act_sync.isEnabled()  # everyone may sync
         assert win.act_sync_connection.isEnabled() is may_configure
-        qtbot.waitUntil(lambda w=win: "to send" in w.lbl_sync.text(), timeout=5000)
+        qtbot.waitUntil(lambda w=win: "to send" in w.lbl_sync.toolTip(), timeout=5000)
         ctx.ops.wait_idle()
     # a clerk pressing "Sync now" before it is set up is told whom to ask, no dialog
     clerk_ctx = AppContext(db=db, actor=make_actor(Role.CLERK), ops=Ops())

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QToolButton, QWidget
 
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import Cancelled, RefusedError, UserError
-from aftersales_desk.i18n import _
+from aftersales_desk.i18n import _, ngettext
 from aftersales_desk.services.sync import central, client, connection, registry
 from aftersales_desk.ui.context import AppContext
 from aftersales_desk.ui.tabs import TAB_NAMES
@@ -104,6 +104,20 @@ class SyncController(QObject):
         return _("Sync: synced {time}").format(time=_local_time(at))
 
     def counts_text(self) -> str:
+        """What waits: changes to send, open conflicts, set-aside changes — only those that are
+        not zero (the status bar is shared with every module; the tooltip has all three)."""
+        if self.status is None:
+            return ""
+        st = self.status
+        parts = [
+            ngettext("{n} change to send", "{n} changes to send", st.pending),
+            ngettext("{n} conflict", "{n} conflicts", st.open_conflicts),
+            ngettext("{n} set aside", "{n} set aside", st.quarantined),
+        ]
+        counts = (st.pending, st.open_conflicts, st.quarantined)
+        return " · ".join(p.format(n=n) for p, n in zip(parts, counts, strict=True) if n)
+
+    def all_counts_text(self) -> str:
         if self.status is None:
             return ""
         return _("{pending} to send · {conflicts} conflicts · {quarantined} set aside").format(
@@ -126,7 +140,7 @@ class SyncController(QObject):
             if attention
             else ""
         )
-        tips = []
+        tips = [self.all_counts_text()] if self.status else []
         if self.status and self.status.last_sync_at:
             tips.append(
                 _("Last sync: {at}").format(
