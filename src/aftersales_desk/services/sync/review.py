@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, select, text
+from sqlalchemy import Float, Integer, String, select, text
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data import audit
@@ -405,18 +405,15 @@ def parse_value(tbl: str, col: str, typed: str) -> Any:
             raise ValidationError(
                 _("{field} is a date like 2026-03-31.").format(field=field_label(col)), field=col
             ) from None
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        python_type = str
-    if python_type is int:
+    sql_type = getattr(column.type, "impl", column.type)  # a TypeDecorator's stored type
+    if isinstance(sql_type, Integer):
         try:
             return int(typed)
         except ValueError:
             raise ValidationError(
                 _("{field} is a whole number.").format(field=field_label(col)), field=col
             ) from None
-    if python_type is float:
+    if isinstance(sql_type, Float):
         try:
             return float(typed)
         except ValueError:
