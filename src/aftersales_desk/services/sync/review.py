@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -305,6 +306,33 @@ def _editable(tbl: str, col: str) -> bool:
     return cap.column_kinds(tbl)[col] in ("plain", "bool", "date")
 
 
+def _oldest_first(
+    s: Any, model: Any, cursor: tuple[datetime, uuid.UUID] | None, limit: int, *where: Any
+) -> tuple[list[Any], bool]:
+    """A keyset page of ``model`` rows oldest first, by (at, id): the rows, and whether more
+    follow."""
+    q = select(model).where(*where).order_by(model.at, model.id).limit(limit + 1)
+    if cursor is not None:
+        at, key = cursor
+        q = q.where((model.at > at) | ((model.at == at) & (model.id > key)))
+    found = list(s.scalars(q))
+    return found[:limit], len(found) > limit
+
+
+def _records(
+    s: Any, found: list[Any], extra: Callable[[str], Iterable[str]] = lambda _tbl: ()
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The records the listed items (``tbl``, ``pk``) are about, one query per table: the
+    columns that name them, and ``extra(tbl)``."""
+    reader = _Rows(s)
+    return {
+        tbl: reader.many(
+            tbl, [x.pk for x in found if x.tbl == tbl], [*naming_columns(tbl), *extra(tbl)]
+        )
+        for tbl in {x.tbl for x in found}
+    }
+
+
 def conflicts_page(
     db: Database,
     actor: Actor,
@@ -316,23 +344,10 @@ def conflicts_page(
     """Conflicts to review, oldest first, a keyset page at a time."""
     with db.uow(actor) as uow:
         s = uow.session
-        q = select(SyncConflict).order_by(SyncConflict.at, SyncConflict.id).limit(limit + 1)
-        if not include_resolved:
-            q = q.where(SyncConflict.resolved.is_(False))
-        if cursor is not None:
-            at, cid = cursor
-            q = q.where(
-                (SyncConflict.at > at) | ((SyncConflict.at == at) & (SyncConflict.id > cid))
-            )
-        found = list(s.scalars(q))
-        more = len(found) > limit
-        found = found[:limit]
+        open_only = () if include_resolved else (SyncConflict.resolved.is_(False),)
+        found, more = _oldest_first(s, SyncConflict, cursor, limit, *open_only)
         local, codes = _devices(s)
-        reader = _Rows(s)
-        records: dict[str, dict[str, dict[str, Any]]] = {}
-        for tbl in {c.tbl for c in found}:
-            wanted = [*naming_columns(tbl), *{c.col for c in found if c.tbl == tbl}]
-            records[tbl] = reader.many(tbl, [c.pk for c in found if c.tbl == tbl], wanted)
+        records = _records(s, found, lambda tbl: {c.col for c in found if c.tbl == tbl})
         rows = []
         for c in found:
             current = records[c.tbl].get(c.pk)
@@ -524,21 +539,9 @@ def quarantine_page(
 ) -> Page[QuarantineRow]:
     with db.uow(actor) as uow:
         s = uow.session
-        q = select(SyncQuarantine).order_by(SyncQuarantine.at, SyncQuarantine.id).limit(limit + 1)
-        if cursor is not None:
-            at, qid = cursor
-            q = q.where(
-                (SyncQuarantine.at > at) | ((SyncQuarantine.at == at) & (SyncQuarantine.id > qid))
-            )
-        found = list(s.scalars(q))
-        more = len(found) > limit
-        found = found[:limit]
+        found, more = _oldest_first(s, SyncQuarantine, cursor, limit)
         local, _codes = _devices(s)
-        reader = _Rows(s)
-        records: dict[str, dict[str, dict[str, Any]]] = {}
-        for tbl in {q.tbl for q in found}:
-            pks = [q.pk for q in found if q.tbl == tbl]
-            records[tbl] = reader.many(tbl, pks, list(naming_columns(tbl)))
+        records = _records(s, found)
         rows = []
         for item in found:
             values = json.loads(item.cols) if item.cols else {}
