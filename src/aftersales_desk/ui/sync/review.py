@@ -79,20 +79,46 @@ def _table(model: LazyTableModel) -> QTableView:
     return view
 
 
-class ConflictsPage(QWidget):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+class _ReviewPage(QWidget):
+    """A lazy list of items to review with a detail line; a page adds its buttons, ``_fetch``
+    (a page of rows) and ``_selected`` (buttons and detail for the selected row)."""
+
+    MAX_COLUMN_WIDTH = 220
+
+    def __init__(
+        self, ctx: AppContext, columns: list[Column], empty: str, parent: QWidget | None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.model = LazyTableModel(CONFLICT_COLUMNS, self._fetch, page_size=100, parent=self)
+        self.model = LazyTableModel(columns, self._fetch, page_size=100, parent=self)
         self.view = _table(self.model)
         self.view.selectionModel().selectionChanged.connect(lambda *_a: self._selected())
-        self.view.doubleClicked.connect(lambda _i: self.on_edit())
-        self.cb_resolved = QCheckBox(_("Show resolved conflicts too"))
-        self.cb_resolved.toggled.connect(lambda _on: self.reload())
         self.lbl_detail = QLabel()
         self.lbl_detail.setWordWrap(True)
         self.lbl_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.lbl_empty = QLabel(_("No conflicts to review."))
+        self.lbl_empty = QLabel(empty)
+
+    def reload(self) -> None:
+        self.model.reload()
+        self.view.resizeColumnsToContents()
+        for col in range(self.model.columnCount()):
+            self.view.setColumnWidth(col, min(self.view.columnWidth(col), self.MAX_COLUMN_WIDTH))
+        self.lbl_empty.setVisible(self.model.rowCount() == 0)
+        if self.model.rowCount():
+            self.view.selectRow(0)
+        self._selected()
+
+    def current(self) -> Any:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.row(rows[0].row()) if rows else None
+
+
+class ConflictsPage(_ReviewPage):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, CONFLICT_COLUMNS, _("No conflicts to review."), parent)
+        self.view.doubleClicked.connect(lambda _i: self.on_edit())
+        self.cb_resolved = QCheckBox(_("Show resolved conflicts too"))
+        self.cb_resolved.toggled.connect(lambda _on: self.reload())
         self.btn_keep = QPushButton(_("&Keep the value shown"))
         self.btn_other = QPushButton(_("&Use the other value"))
         self.btn_edit = QPushButton(_("&Edit the value…"))
@@ -119,20 +145,6 @@ class ConflictsPage(QWidget):
             limit,
             include_resolved=self.cb_resolved.isChecked(),
         )
-
-    def reload(self) -> None:
-        self.model.reload()
-        self.view.resizeColumnsToContents()
-        for col in range(self.model.columnCount()):
-            self.view.setColumnWidth(col, min(self.view.columnWidth(col), 220))
-        self.lbl_empty.setVisible(self.model.rowCount() == 0)
-        if self.model.rowCount():
-            self.view.selectRow(0)
-        self._selected()
-
-    def current(self) -> review.ConflictRow | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
 
     def _selected(self) -> None:
         row = self.current()
@@ -193,17 +205,11 @@ class ConflictsPage(QWidget):
             self.on_resolve(review.EDIT, text)
 
 
-class QuarantinePage(QWidget):
+class QuarantinePage(_ReviewPage):
+    MAX_COLUMN_WIDTH = 260
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.model = LazyTableModel(QUARANTINE_COLUMNS, self._fetch, page_size=100, parent=self)
-        self.view = _table(self.model)
-        self.view.selectionModel().selectionChanged.connect(lambda *_a: self._selected())
-        self.lbl_detail = QLabel()
-        self.lbl_detail.setWordWrap(True)
-        self.lbl_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.lbl_empty = QLabel(_("No changes are set aside."))
+        super().__init__(ctx, QUARANTINE_COLUMNS, _("No changes are set aside."), parent)
         self.btn_dismiss = QPushButton(_("&Dismiss"))
         self.btn_resend = QPushButton(_("Send &again as it is now"))
         self.btn_dismiss.clicked.connect(lambda: self._act(review.dismiss))
@@ -221,20 +227,6 @@ class QuarantinePage(QWidget):
 
     def _fetch(self, cursor: Any, limit: int) -> Any:
         return review.quarantine_page(self.ctx.db, self.ctx.actor, cursor, limit)
-
-    def reload(self) -> None:
-        self.model.reload()
-        self.view.resizeColumnsToContents()
-        for col in range(self.model.columnCount()):
-            self.view.setColumnWidth(col, min(self.view.columnWidth(col), 260))
-        self.lbl_empty.setVisible(self.model.rowCount() == 0)
-        if self.model.rowCount():
-            self.view.selectRow(0)
-        self._selected()
-
-    def current(self) -> review.QuarantineRow | None:
-        rows = self.view.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
 
     def _selected(self) -> None:
         row = self.current()
