@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.sync.helpers import Desk, first_desk, join_desk
 
 SUPER_PASSWORD = "super-secret-pw"
 
@@ -168,3 +169,19 @@ def desk_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     return path
+
+
+@pytest.fixture
+def desks(
+    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
+) -> Iterator[tuple[Desk, Desk]]:
+    """Two desks A and B of branch BJ01, both synced: A first, B joined from central."""
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    a.sync()
+    b = join_desk(tmp_path, login.url, "B")
+    b.sync()
+    a.sync()
+    yield a, b
+    a.close()
+    b.close()

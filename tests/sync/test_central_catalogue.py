@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,23 +14,7 @@ from openpyxl import Workbook
 from aftersales_desk.errors import RefusedError
 from aftersales_desk.services.sync.central_catalogue import import_parts
 from tests.integration.test_cli import run
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
+from tests.sync.helpers import central_rows, first_desk
 
 
 def _workbook(path: Path, header: list[str], rows: list[list]) -> Path:

@@ -4,15 +4,10 @@ wherever its cursor is; a desk behind and a new desk end in the same state."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from aftersales_desk.services.sync.central_compact import compact, removable
 from tests.integration.test_cli import run
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk, synced_state
+from tests.sync.helpers import central_rows, join_desk, synced_state
 
 OLD, NEW, CUT = 1_000, 3_000, 2_000
 
@@ -35,21 +30,6 @@ def test_the_rule_for_one_row():
     assert removable([(9, "D", None, NEW), (2, "U", ["a"], NEW), (1, "I", ["a"], NEW)], CUT) == []
     # a delete, then the row inserted again: the new life is kept whole
     assert removable([(3, "I", ["a"], OLD), (2, "D", None, OLD), (1, "I", ["a"], OLD)], CUT) == [1]
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
 
 
 def test_compaction_keeps_what_any_device_needs(desks, central_url, tmp_path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,23 +17,8 @@ from aftersales_desk.services.sync.central_documents import (
     numbered_tables,
 )
 from tests.integration.test_cli import one_clear_line, run
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
+from tests.sync.conftest import branch_login
+from tests.sync.helpers import Desk, central_rows
 
 
 def _parts_and_shelf(url: str, a: Desk, b: Desk) -> tuple[uuid.UUID, uuid.UUID]:

@@ -4,46 +4,22 @@ other desk of the branch, which ends with the same ledger and the same stock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.sync.conftest import Cluster, branch_login
 from tests.sync.helpers import (
-    Desk,
     central_rows,
     derived_state,
-    first_desk,
-    join_desk,
     synced_state,
 )
 from tests.sync.test_two_desks import _add_parts_on_central
 
 
-@pytest.fixture
-def two_desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
-
-
-def test_a_posted_count_syncs_to_central_and_the_other_desk(two_desks, central_url):
+def test_a_posted_count_syncs_to_central_and_the_other_desk(desks, central_url):
     from aftersales_desk.services.counts import CountScope, StockCounts
     from aftersales_desk.services.documents import DocumentService, LineInput
     from aftersales_desk.services.integrity import run_checks
     from aftersales_desk.services.parts_catalog import PartsCatalog
     from aftersales_desk.services.settings import SettingsService
 
-    a, b = two_desks
+    a, b = desks
     parts = _add_parts_on_central(central_url, 3)
     a.sync()
     shelf = PartsCatalog(a.db, a.actor).save_bin("A-01", "货架 A-01")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,25 +12,9 @@ import pytest
 from aftersales_desk.data import sync_capture as cap
 from aftersales_desk.domain.hlc import Stamp
 from aftersales_desk.services.sync import central
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk, synced_state
+from tests.sync.helpers import Desk, central_rows, synced_state
 
 DAY_MS = 24 * 3600 * 1000
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
 
 
 def _insert_part(conn: psycopg.Connection, no: str) -> uuid.UUID:

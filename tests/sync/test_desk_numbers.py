@@ -4,36 +4,17 @@ without anything set aside and every database passes the gapless check (issue 9)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 
 from aftersales_desk.services.archive_work_orders import WorkOrderService
 from aftersales_desk.services.callbacks import CallbackService, FormInput
 from aftersales_desk.services.integrity import run_checks
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk, synced_state
+from tests.sync.helpers import Desk, central_rows, synced_state
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
 
 
 def _problem_call(desk: Desk, cid) -> tuple[CallbackService, object, str]:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,27 +11,11 @@ import pytest
 
 from aftersales_desk.errors import RefusedError
 from aftersales_desk.services.sync import PROTOCOL_VERSION, central, client
-from tests.sync.conftest import Cluster, branch_login
-from tests.sync.helpers import Desk, central_rows, first_desk, join_desk, synced_state
+from tests.sync.helpers import Desk, central_rows, synced_state
 
 
 class Crash(Exception):
     pass
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
 
 
 class _Counting:

@@ -4,35 +4,15 @@ delete-versus-edit, quarantine (acceptance 1 and 4 of issue 9)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.sync.conftest import Cluster, branch_login
 from tests.sync.helpers import (
     Desk,
     central_rows,
     derived_state,
-    first_desk,
-    join_desk,
     synced_state,
 )
-
-
-@pytest.fixture
-def desks(
-    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
-) -> Iterator[tuple[Desk, Desk]]:
-    login = branch_login(pg_cluster, central_url, "BJ01")
-    a = first_desk(desk_template, tmp_path, login.url, "A")
-    a.sync()
-    b = join_desk(tmp_path, login.url, "B")
-    b.sync()
-    a.sync()
-    yield a, b
-    a.close()
-    b.close()
 
 
 def _converge(*desks: Desk) -> None:
