@@ -59,7 +59,7 @@ from aftersales_desk.errors import RefusedError, ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services import integrity, listing
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.settings import DEFAULTS
 
 AREA = "insurance"
@@ -1019,14 +1019,10 @@ class InsuranceService(InsuranceDesk):
                     Customer.name == text,
                 )
             )
-        if cursor is not None:
-            q = q.where(tuple_(Policy.issued_on, Policy.id) < tuple_(*cursor))
-        q = q.order_by(Policy.issued_on.desc(), Policy.id.desc()).limit(limit + 1)
+        q = keyset(q, [Policy.issued_on, Policy.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            rows = [PolicyRow(*r) for r in uow.session.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].issued_on, rows[-1].id) if more else None)
+            found = uow.session.execute(q).all()
+        return page(found, limit, lambda r: (r.issued_on, r.id), lambda r: PolicyRow(*r))
 
     def vehicle_policies(self, vehicle_id: uuid.UUID) -> list[PolicyRow]:
         """All of a vehicle's policies, compulsory and commercial together, newest first."""
@@ -1075,9 +1071,7 @@ class InsuranceService(InsuranceDesk):
         rows = [_pipeline_row(r, today) for r in s.execute(q, values)]
         if not self.actor.can(Permission.VIEW_PERSONAL_DATA):
             rows = [replace(r, phone=mask_phone(r.phone)) for r in rows]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].end_date, rows[-1].id) if more else None)
+        return page(rows, limit, lambda r: (r.end_date, r.id))
 
     def pipeline_counts(self, today: date) -> dict[str, int]:
         """How many policies are still to renew in each bucket."""
