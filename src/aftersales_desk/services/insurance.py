@@ -13,7 +13,7 @@ Rules kept here, for every way a policy comes in (form, import, demo aside):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
@@ -35,7 +35,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.archive import Customer, Vehicle
@@ -57,7 +57,6 @@ from aftersales_desk.domain.money import apply_rate, format_money
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, ValidationError
 from aftersales_desk.i18n import N_, _
-from aftersales_desk.services import integrity, listing
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.settings import DEFAULTS
@@ -1192,115 +1191,3 @@ class InsuranceService(InsuranceDesk):
         with self.db.uow(self.actor) as uow:
             s = uow.session
             return daily_figures(s, self.branch_id, day or branch_today(s, self.branch_id))
-
-
-# --- ls policies ---------------------------------------------------------------------------------
-@listing.register("policies")
-def _ls_policies(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    renewed = aliased(Policy)
-    q = (
-        policy_query()
-        .add_columns(Insurer.code, renewed.policy_no)
-        .outerjoin(renewed, renewed.id == Policy.renewed_by_id)
-        .where(Policy.branch_id == actor.branch_id)
-    )
-    if "kind" in filters:
-        q = q.where(Policy.kind == filters["kind"])
-    if "insurer" in filters:
-        q = q.where(Insurer.code == filters["insurer"].upper())
-    if "renewal_status" in filters:
-        q = q.where(Policy.renewal_status == filters["renewal_status"])
-    if "plate" in filters:
-        q = q.where(Vehicle.plate == normalize_plate(filters["plate"]))
-    if "policy_no" in filters:
-        q = q.where(Policy.policy_no == filters["policy_no"].upper())
-    q = q.order_by(Policy.issued_on, Policy.id).execution_options(yield_per=listing.BATCH)
-    with db.uow(actor) as uow:
-        for r in uow.session.execute(q):
-            p = PolicyRow(*r[:27])
-            yield {
-                "id": str(p.id),
-                "policy_no": p.policy_no,
-                "insurer": r[27],
-                "insurer_name": p.insurer,
-                "kind": p.kind,
-                "coverages": [c for c in p.coverages.split(",") if c],
-                "customer_no": p.customer_no,
-                "customer_name": p.customer_name,
-                "plate": p.plate,
-                "vin": p.vin,
-                "premium_minor": p.premium_minor,
-                "commission_rate_bp": p.commission_rate_bp,
-                "commission_minor": p.commission_minor,
-                "start_date": p.start_date.isoformat(),
-                "end_date": p.end_date.isoformat(),
-                "issued_on": p.issued_on.isoformat(),
-                "salesperson": p.salesperson,
-                "business": p.business,
-                "payment": p.payment,
-                "renewal_status": p.renewal_status,
-                "quoted_minor": p.quoted_minor,
-                "lost_reason": p.lost_reason,
-                "renewed_by": r[28],
-            }
-
-
-@listing.register("insurers")
-def _ls_insurers(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    return listing.stream(
-        db,
-        actor,
-        select(Insurer).order_by(Insurer.sort_order, Insurer.code),
-        lambda i: {
-            "id": str(i.id),
-            "code": i.code,
-            "name": i.name,
-            "short_name": i.short_name,
-            "active": i.active,
-        },
-    )
-
-
-# --- check ---------------------------------------------------------------------------------------
-@integrity.register(N_("Insurance policies"))
-def _check_policies(s: Session) -> list[str]:
-    problems: list[str] = []
-    other = aliased(Policy)
-    clashes = s.execute(
-        select(Policy.policy_no, other.policy_no)
-        .join(
-            other,
-            and_(
-                other.vehicle_id == Policy.vehicle_id,
-                other.kind == Policy.kind,
-                other.id > Policy.id,
-                other.start_date <= Policy.end_date,
-                other.end_date >= Policy.start_date,
-            ),
-        )
-        .limit(20)
-    ).all()
-    problems += [
-        _("Policies {a} and {b} overlap for the same vehicle.").format(a=a, b=b) for a, b in clashes
-    ]
-    renewed = aliased(Policy)
-    bad_links = s.execute(
-        select(Policy.policy_no)
-        .outerjoin(renewed, renewed.id == Policy.renewed_by_id)
-        .where(
-            Policy.renewal_status == "renewed",
-            or_(
-                renewed.id.is_(None),
-                renewed.vehicle_id != Policy.vehicle_id,
-                renewed.kind != Policy.kind,
-            ),
-        )
-        .limit(20)
-    ).all()
-    problems += [
-        _("Policy {no} is marked renewed without a renewal of the same vehicle and kind.").format(
-            no=r[0]
-        )
-        for r in bad_links
-    ]
-    return problems
