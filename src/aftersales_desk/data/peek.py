@@ -23,7 +23,11 @@ def peek(path: Path) -> dict[str, Any]:
     full open that follows reports why, in the user's language)."""
     try:
         with closing(_connect(path)) as conn:
-            row = conn.execute("SELECT name FROM branches LIMIT 1").fetchone()
+            # the desk's own branch (its device's): a desk that syncs holds every branch's row
+            row = conn.execute(
+                "SELECT name FROM branches ORDER BY "
+                "id NOT IN (SELECT branch_id FROM devices WHERE is_local = 1), created_at LIMIT 1"
+            ).fetchone()
             # A JSON column has NUMERIC affinity in SQLite: numbers come back as numbers.
             settings = {
                 k: json.loads(v) if isinstance(v, str) else v

@@ -48,7 +48,7 @@ from aftersales_desk.errors import RefusedError, ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive_search import CustomerRow, reindex, rows_from
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.settings import SettingsService
 
 VISIT_KIND_LABELS = {
@@ -383,14 +383,10 @@ class ArchiveService:
                 )
                 .outerjoin(SearchEntry, SearchEntry.customer_id == Customer.id)
                 .where(Customer.branch_id == self.actor.branch_id)
-                .order_by(Customer.customer_no)
             )
-            if cursor is not None:
-                q = q.where(Customer.customer_no > cursor)
-            rows = rows_from(uow.session.execute(q.limit(limit + 1)).all(), self.actor)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, rows[-1].customer_no if more else None)
+            q = keyset(q, [Customer.customer_no], cursor, limit)
+            rows = rows_from(uow.session.execute(q).all(), self.actor)
+        return page(rows, limit, lambda r: r.customer_no)
 
     def find_by_no(self, customer_no: str) -> uuid.UUID | None:
         with self.db.uow(self.actor) as uow:

@@ -27,7 +27,7 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.archive import VisitInput, add_visit_row, clean_visit
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 STATUS_LABELS = {
     "opened": N_("Opened"),
@@ -204,17 +204,10 @@ class WorkOrderService:
             q = work_order_query().where(WorkOrder.branch_id == self.actor.branch_id)
             if open_only:
                 q = q.where(WorkOrder.status.in_(OPEN_STATUSES))
-            if cursor is not None:
-                at, wid = cursor
-                q = q.where(
-                    (WorkOrder.opened_at < at)
-                    | ((WorkOrder.opened_at == at) & (WorkOrder.id < uuid.UUID(wid)))
-                )
-            q = q.order_by(WorkOrder.opened_at.desc(), WorkOrder.id.desc()).limit(limit + 1)
-            rows = [to_row(r) for r in uow.session.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].opened_at, str(rows[-1].id)) if more else None)
+            after = None if cursor is None else (cursor[0], uuid.UUID(cursor[1]))
+            q = keyset(q, [WorkOrder.opened_at, WorkOrder.id], after, limit, newest_first=True)
+            found = uow.session.execute(q).all()
+        return page(found, limit, lambda r: (r.opened_at, str(r.id)), to_row)
 
     def get(self, work_order_id: uuid.UUID) -> WorkOrderRow:
         with self.db.uow(self.actor) as uow:

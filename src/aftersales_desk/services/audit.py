@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 
 from aftersales_desk.data.models import AuditEntry
 from aftersales_desk.data.uow import Database
 from aftersales_desk.domain.actor import Actor
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +39,11 @@ class AuditService:
         self, cursor: tuple[datetime, uuid.UUID] | None = None, limit: int = 200, *, text: str = ""
     ) -> Page[AuditRow]:
         require(self.actor, Permission.VIEW_AUDIT)
-        q = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        q = select(AuditEntry)
         if self.actor.branch_id is not None:
             q = q.where(
                 or_(AuditEntry.branch_id == self.actor.branch_id, AuditEntry.branch_id.is_(None))
             )
-        if cursor is not None:
-            q = q.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(*cursor))
         if text:
             like = f"%{text}%"
             q = q.where(
@@ -56,13 +54,14 @@ class AuditService:
                     AuditEntry.entity_id.like(like),
                 )
             )
+        q = keyset(q, [AuditEntry.at, AuditEntry.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            entries = list(uow.session.scalars(q.limit(limit + 1)))
-        rows = [
-            AuditRow(
+            entries = list(uow.session.scalars(q))
+        return page(
+            entries,
+            limit,
+            lambda r: (r.at, r.id),
+            lambda e: AuditRow(
                 e.id, e.at, e.username, e.action, e.entity, e.entity_id, e.before, e.after, e.note
-            )
-            for e in entries[:limit]
-        ]
-        nxt = (rows[-1].at, rows[-1].id) if len(entries) > limit else None
-        return Page(rows, nxt)
+            ),
+        )

@@ -18,7 +18,7 @@ from aftersales_desk.domain.clock import utcnow
 from aftersales_desk.domain.roles import Permission, Role
 from aftersales_desk.errors import PermissionDenied, RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import _
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -126,12 +126,13 @@ class UserService:
         require(self.actor, Permission.MANAGE_USERS)
         now = utcnow()
         with self.db.uow(self.actor) as uow:
-            q = select(User).where(User.branch_id == self.actor.branch_id).order_by(User.username)
-            if cursor is not None:
-                q = q.where(User.username > cursor)
-            users = list(uow.session.scalars(q.limit(limit + 1)))
-        rows = [
-            UserRow(
+            q = select(User).where(User.branch_id == self.actor.branch_id)
+            users = list(uow.session.scalars(keyset(q, [User.username], cursor, limit)))
+        return page(
+            users,
+            limit,
+            lambda r: r.username,
+            lambda u: UserRow(
                 u.id,
                 u.username,
                 u.display_name,
@@ -139,10 +140,8 @@ class UserService:
                 u.active,
                 u.locked_until is not None and u.locked_until > now,
                 u.last_login_at,
-            )
-            for u in users[:limit]
-        ]
-        return Page(rows, rows[-1].username if len(users) > limit else None)
+            ),
+        )
 
     def _check_role(self, role: str) -> Role:
         try:

@@ -52,12 +52,16 @@ def open_database(
 def local_actor(db: Database, username: str = "system") -> Actor:
     """The acting user of a headless command: the named user of this branch, or ``system``."""
     with db.uow() as uow:
-        branch = uow.session.scalars(select(Branch).limit(1)).first()
+        device = uow.session.scalars(select(Device).where(Device.is_local.is_(True))).first()
+        # this desk's branch is its own device's: a desk that syncs also holds the rows of the
+        # other branches (master data), in whatever order central sent them
+        branch = uow.session.get(Branch, device.branch_id) if device is not None else None
+        if branch is None:
+            branch = uow.session.scalars(select(Branch).order_by(Branch.created_at)).first()
         if branch is None:
             raise DatabaseError(
                 _("The database {path} has no branch; was 'init' run?").format(path=db.path)
             )
-        device = uow.session.scalars(select(Device).where(Device.is_local.is_(True))).first()
         user = uow.session.scalars(
             select(User).where(User.branch_id == branch.id, User.username == username)
         ).first()

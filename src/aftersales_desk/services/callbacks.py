@@ -52,7 +52,7 @@ from aftersales_desk.services.callback_rules import (
     work_calendar,
 )
 from aftersales_desk.services.numbering import next_number
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 DONE_STATUSES = ("done", "unreachable", "wrong_number")
 SURVEY_RULES = frozenset({"visit", "second"})  # calls after a visit ask the questionnaire
@@ -538,22 +538,11 @@ class CallbackService:
                     *self._filter_where(filters),
                 )
             )
-            if bucket is Bucket.DONE:
-                if cursor is not None:
-                    q = q.where(tuple_(Callback.done_on, Callback.id) < tuple_(*cursor))
-                q = q.order_by(Callback.done_on.desc(), Callback.id.desc())
-            else:
-                if cursor is not None:
-                    q = q.where(tuple_(Callback.due_on, Callback.id) > tuple_(*cursor))
-                q = q.order_by(Callback.due_on, Callback.id)
-            rows = [self._row(r) for r in s.execute(q.limit(limit + 1))]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        nxt = None
-        if more and rows:
-            last = rows[-1]
-            nxt = (last.done_on, last.id) if bucket is Bucket.DONE else (last.due_on, last.id)
-        return Page(rows, nxt)
+            done = bucket is Bucket.DONE
+            key = Callback.done_on if done else Callback.due_on
+            q = keyset(q, [key, Callback.id], cursor, limit, newest_first=done)
+            found = s.execute(q).all()
+        return page(found, limit, lambda r: (r.done_on if done else r.due_on, r.id), self._row)
 
     def _row(self, r: Any) -> QueueRow:
         values = list(r)
@@ -861,9 +850,7 @@ class CallbackService:
         if cursor is not None:
             where.append(tuple_(QuickForm.deadline, QuickForm.id) > tuple_(*cursor))
         rows = self._forms(where, None, limit + 1, today)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].deadline, rows[-1].id) if more and rows else None)
+        return page(rows, limit, lambda r: (r.deadline, r.id))
 
     def overdue_forms(self, today: date | None = None) -> list[FormRow]:
         """Open forms past their deadline: escalated to the manager."""

@@ -48,7 +48,7 @@ from aftersales_desk.errors import RefusedError, UsageError, ValidationError
 from aftersales_desk.i18n import N_, _
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.progress import NO_PROGRESS, Progress
 from aftersales_desk.services.settings import SettingsService
 from aftersales_desk.services.stock import HexMove, plan_hex_moves, sqlite_time, write_hex_plan
@@ -518,18 +518,13 @@ class StockCounts:
         q = select(CountSession).where(CountSession.branch_id == self.actor.branch_id)
         if status:
             q = q.where(CountSession.status == status)
-        if cursor is not None:
-            at, cid = cursor
-            q = q.where(
-                (CountSession.frozen_at < at)
-                | and_(CountSession.frozen_at == at, CountSession.id < cid)
-            )
-        q = q.order_by(CountSession.frozen_at.desc(), CountSession.id.desc()).limit(limit + 1)
+        keys = [CountSession.frozen_at, CountSession.id]
+        q = keyset(q, keys, cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
             found = list(uow.session.scalars(q))
-            rows = [self._row(uow.session, cs) for cs in found[:limit]]
-        nxt = (found[limit - 1].frozen_at, found[limit - 1].id) if len(found) > limit else None
-        return Page(rows, nxt)
+            return page(
+                found, limit, lambda r: (r.frozen_at, r.id), lambda cs: self._row(uow.session, cs)
+            )
 
     def may_see_expected(self, cs_blind: bool, status: str) -> bool:
         """Blind counts hide expected quantities and variances from counters while counting;

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Branch
@@ -33,7 +33,7 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.reports.slips import SlipData, SlipLine
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.part_waits import (
     check_void,
     check_work_order_lines,
@@ -521,10 +521,7 @@ class DocumentService:
             select(StockDocument, ServiceProvider.name)
             .outerjoin(ServiceProvider, ServiceProvider.id == StockDocument.provider_id)
             .where(StockDocument.branch_id == self.actor.branch_id)
-            .order_by(StockDocument.posted_at.desc(), StockDocument.id.desc())
         )
-        if cursor is not None:
-            q = q.where(tuple_(StockDocument.posted_at, StockDocument.id) < tuple_(*cursor))
         if kinds:
             q = q.where(StockDocument.kind.in_(kinds))
         if status:
@@ -538,27 +535,10 @@ class DocumentService:
                     StockDocument.customer_name.contains(text, autoescape=True),
                 )
             )
+        q = keyset(q, [StockDocument.posted_at, StockDocument.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            result = list(uow.session.execute(q.limit(limit + 1)))
-            rows = [
-                DocRow(
-                    d.id,
-                    d.number,
-                    d.kind,
-                    _(DOC_TITLES[d.kind]),
-                    d.status,
-                    _(STATUS_LABELS[d.status]),
-                    d.posted_at,
-                    d.posted_by,
-                    doc_party(d, provider),
-                    d.total,
-                    d.print_count,
-                    d.void_reason,
-                )
-                for d, provider in result[:limit]
-            ]
-        nxt = (rows[-1].posted_at, rows[-1].id) if len(result) > limit else None
-        return Page(rows, nxt)
+            found = list(uow.session.execute(q))
+            return page(found, limit, lambda r: (r.posted_at, r.id), lambda r: _doc_row(*r))
 
     def view(self, number: str) -> SlipData:
         """The document as it would print (without counting a print)."""
@@ -594,3 +574,20 @@ class DocumentService:
                 .order_by(StockMovement.seq)
             ).all()
         return [(p, b, q, v, r is not None) for p, b, q, v, r in rows]
+
+
+def _doc_row(d: StockDocument, provider: str | None) -> DocRow:
+    return DocRow(
+        d.id,
+        d.number,
+        d.kind,
+        _(DOC_TITLES[d.kind]),
+        d.status,
+        _(STATUS_LABELS[d.status]),
+        d.posted_at,
+        d.posted_by,
+        doc_party(d, provider),
+        d.total,
+        d.print_count,
+        d.void_reason,
+    )

@@ -13,7 +13,7 @@ Rules kept here, for every way a policy comes in (form, import, demo aside):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
@@ -35,7 +35,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models import Setting
 from aftersales_desk.data.models.archive import Customer, Vehicle
@@ -57,9 +57,8 @@ from aftersales_desk.domain.money import apply_rate, format_money
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import RefusedError, ValidationError
 from aftersales_desk.i18n import N_, _
-from aftersales_desk.services import integrity, listing
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.settings import DEFAULTS
 
 AREA = "insurance"
@@ -1019,14 +1018,10 @@ class InsuranceService(InsuranceDesk):
                     Customer.name == text,
                 )
             )
-        if cursor is not None:
-            q = q.where(tuple_(Policy.issued_on, Policy.id) < tuple_(*cursor))
-        q = q.order_by(Policy.issued_on.desc(), Policy.id.desc()).limit(limit + 1)
+        q = keyset(q, [Policy.issued_on, Policy.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            rows = [PolicyRow(*r) for r in uow.session.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].issued_on, rows[-1].id) if more else None)
+            found = uow.session.execute(q).all()
+        return page(found, limit, lambda r: (r.issued_on, r.id), lambda r: PolicyRow(*r))
 
     def vehicle_policies(self, vehicle_id: uuid.UUID) -> list[PolicyRow]:
         """All of a vehicle's policies, compulsory and commercial together, newest first."""
@@ -1075,9 +1070,7 @@ class InsuranceService(InsuranceDesk):
         rows = [_pipeline_row(r, today) for r in s.execute(q, values)]
         if not self.actor.can(Permission.VIEW_PERSONAL_DATA):
             rows = [replace(r, phone=mask_phone(r.phone)) for r in rows]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].end_date, rows[-1].id) if more else None)
+        return page(rows, limit, lambda r: (r.end_date, r.id))
 
     def pipeline_counts(self, today: date) -> dict[str, int]:
         """How many policies are still to renew in each bucket."""
@@ -1198,115 +1191,3 @@ class InsuranceService(InsuranceDesk):
         with self.db.uow(self.actor) as uow:
             s = uow.session
             return daily_figures(s, self.branch_id, day or branch_today(s, self.branch_id))
-
-
-# --- ls policies ---------------------------------------------------------------------------------
-@listing.register("policies")
-def _ls_policies(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    renewed = aliased(Policy)
-    q = (
-        policy_query()
-        .add_columns(Insurer.code, renewed.policy_no)
-        .outerjoin(renewed, renewed.id == Policy.renewed_by_id)
-        .where(Policy.branch_id == actor.branch_id)
-    )
-    if "kind" in filters:
-        q = q.where(Policy.kind == filters["kind"])
-    if "insurer" in filters:
-        q = q.where(Insurer.code == filters["insurer"].upper())
-    if "renewal_status" in filters:
-        q = q.where(Policy.renewal_status == filters["renewal_status"])
-    if "plate" in filters:
-        q = q.where(Vehicle.plate == normalize_plate(filters["plate"]))
-    if "policy_no" in filters:
-        q = q.where(Policy.policy_no == filters["policy_no"].upper())
-    q = q.order_by(Policy.issued_on, Policy.id).execution_options(yield_per=listing.BATCH)
-    with db.uow(actor) as uow:
-        for r in uow.session.execute(q):
-            p = PolicyRow(*r[:27])
-            yield {
-                "id": str(p.id),
-                "policy_no": p.policy_no,
-                "insurer": r[27],
-                "insurer_name": p.insurer,
-                "kind": p.kind,
-                "coverages": [c for c in p.coverages.split(",") if c],
-                "customer_no": p.customer_no,
-                "customer_name": p.customer_name,
-                "plate": p.plate,
-                "vin": p.vin,
-                "premium_minor": p.premium_minor,
-                "commission_rate_bp": p.commission_rate_bp,
-                "commission_minor": p.commission_minor,
-                "start_date": p.start_date.isoformat(),
-                "end_date": p.end_date.isoformat(),
-                "issued_on": p.issued_on.isoformat(),
-                "salesperson": p.salesperson,
-                "business": p.business,
-                "payment": p.payment,
-                "renewal_status": p.renewal_status,
-                "quoted_minor": p.quoted_minor,
-                "lost_reason": p.lost_reason,
-                "renewed_by": r[28],
-            }
-
-
-@listing.register("insurers")
-def _ls_insurers(db: Database, actor: Actor, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
-    return listing.stream(
-        db,
-        actor,
-        select(Insurer).order_by(Insurer.sort_order, Insurer.code),
-        lambda i: {
-            "id": str(i.id),
-            "code": i.code,
-            "name": i.name,
-            "short_name": i.short_name,
-            "active": i.active,
-        },
-    )
-
-
-# --- check ---------------------------------------------------------------------------------------
-@integrity.register(N_("Insurance policies"))
-def _check_policies(s: Session) -> list[str]:
-    problems: list[str] = []
-    other = aliased(Policy)
-    clashes = s.execute(
-        select(Policy.policy_no, other.policy_no)
-        .join(
-            other,
-            and_(
-                other.vehicle_id == Policy.vehicle_id,
-                other.kind == Policy.kind,
-                other.id > Policy.id,
-                other.start_date <= Policy.end_date,
-                other.end_date >= Policy.start_date,
-            ),
-        )
-        .limit(20)
-    ).all()
-    problems += [
-        _("Policies {a} and {b} overlap for the same vehicle.").format(a=a, b=b) for a, b in clashes
-    ]
-    renewed = aliased(Policy)
-    bad_links = s.execute(
-        select(Policy.policy_no)
-        .outerjoin(renewed, renewed.id == Policy.renewed_by_id)
-        .where(
-            Policy.renewal_status == "renewed",
-            or_(
-                renewed.id.is_(None),
-                renewed.vehicle_id != Policy.vehicle_id,
-                renewed.kind != Policy.kind,
-            ),
-        )
-        .limit(20)
-    ).all()
-    problems += [
-        _("Policy {no} is marked renewed without a renewal of the same vehicle and kind.").format(
-            no=r[0]
-        )
-        for r in bad_links
-    ]
-    return problems

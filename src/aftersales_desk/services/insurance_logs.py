@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 
 from aftersales_desk.data.models.archive import Customer, Vehicle, Visit, WorkOrder
 from aftersales_desk.data.models.insurance import AccidentIntake, Insurer, OilSale
@@ -18,7 +18,7 @@ from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.insurance import INSURER_NAME, InsuranceDesk, branch_today
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 
 @dataclass(frozen=True)
@@ -185,14 +185,11 @@ class InsuranceLogs(InsuranceDesk):
             .outerjoin(Visit, Visit.id == AccidentIntake.visit_id)
             .where(AccidentIntake.branch_id == self.branch_id)
         )
-        if cursor is not None:
-            q = q.where(tuple_(AccidentIntake.intake_date, AccidentIntake.id) < tuple_(*cursor))
-        q = q.order_by(AccidentIntake.intake_date.desc(), AccidentIntake.id.desc()).limit(limit + 1)
+        keys = [AccidentIntake.intake_date, AccidentIntake.id]
+        q = keyset(q, keys, cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            rows = [AccidentRow(*r) for r in uow.session.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].intake_date, rows[-1].id) if more else None)
+            found = uow.session.execute(q).all()
+        return page(found, limit, lambda r: (r.intake_date, r.id), lambda r: AccidentRow(*r))
 
     # --- engine oil ---------------------------------------------------------------------------
     def create_oil_sale(self, data: OilSaleInput) -> uuid.UUID:
@@ -245,11 +242,7 @@ class InsuranceLogs(InsuranceDesk):
             .outerjoin(Customer, Customer.id == OilSale.customer_id)
             .where(OilSale.branch_id == self.branch_id)
         )
-        if cursor is not None:
-            q = q.where(tuple_(OilSale.sold_on, OilSale.id) < tuple_(*cursor))
-        q = q.order_by(OilSale.sold_on.desc(), OilSale.id.desc()).limit(limit + 1)
+        q = keyset(q, [OilSale.sold_on, OilSale.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            rows = [OilSaleRow(*r) for r in uow.session.execute(q)]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, (rows[-1].sold_on, rows[-1].id) if more else None)
+            found = uow.session.execute(q).all()
+        return page(found, limit, lambda r: (r.sold_on, r.id), lambda r: OilSaleRow(*r))

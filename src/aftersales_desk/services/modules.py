@@ -10,6 +10,7 @@ import aftersales_desk.services.demo
 import aftersales_desk.services.insurance
 import aftersales_desk.services.insurance_callbacks
 import aftersales_desk.services.insurance_demo
+import aftersales_desk.services.insurance_registry
 import aftersales_desk.services.insurance_reports
 import aftersales_desk.services.integrity
 import aftersales_desk.services.listing

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 
 from aftersales_desk.data.models import Branch
 from aftersales_desk.data.models.archive import WorkOrder
@@ -29,7 +29,7 @@ from aftersales_desk.i18n import N_, _
 from aftersales_desk.reports.tables import TableReport, write_table
 from aftersales_desk.services.auth import require
 from aftersales_desk.services.numbering import next_number
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.part_waits import work_order_by_number
 
 TEST_RESULTS = {
@@ -286,34 +286,13 @@ class OldParts:
             .outerjoin(StockDocument, StockDocument.id == StockDocumentLine.document_id)
             .outerjoin(WorkOrder, WorkOrder.id == StockDocumentLine.work_order_id)
             .where(OldPart.branch_id == self.actor.branch_id)
-            .order_by(OldPart.received_at.desc(), OldPart.id.desc())
         )
-        if cursor is not None:
-            q = q.where(tuple_(OldPart.received_at, OldPart.id) < tuple_(*cursor))
         if unbatched_only:
             q = q.where(OldPart.batch_id.is_(None))
+        q = keyset(q, [OldPart.received_at, OldPart.id], cursor, limit, newest_first=True)
         with self.db.uow(self.actor) as uow:
-            result = list(uow.session.execute(q.limit(limit + 1)))
-            rows = [
-                OldPartRow(
-                    o.id,
-                    p.part_no,
-                    p.name,
-                    o.qty,
-                    o.received_at,
-                    o.returned_by,
-                    slip or "",
-                    order or "",
-                    o.test_result,
-                    _(TEST_RESULTS[o.test_result]),
-                    b.number if b else "",
-                    _(BATCH_STATUS[b.status]) if b else "",
-                    o.note,
-                )
-                for o, p, b, slip, order in result[:limit]
-            ]
-        nxt = (rows[-1].received_at, rows[-1].id) if len(result) > limit else None
-        return Page(rows, nxt)
+            found = list(uow.session.execute(q))
+            return page(found, limit, lambda r: (r.received_at, r.id), lambda r: _old_part_row(*r))
 
     def batches(self) -> list[BatchRow]:
         with self.db.uow(self.actor) as uow:
@@ -391,3 +370,23 @@ class OldParts:
                 barcode=batch.number,
             )
         write_table(report, out)
+
+
+def _old_part_row(
+    o: OldPart, p: Part, b: OldPartBatch | None, slip: str | None, order: str | None
+) -> OldPartRow:
+    return OldPartRow(
+        o.id,
+        p.part_no,
+        p.name,
+        o.qty,
+        o.received_at,
+        o.returned_by,
+        slip or "",
+        order or "",
+        o.test_result,
+        _(TEST_RESULTS[o.test_result]),
+        b.number if b else "",
+        _(BATCH_STATUS[b.status]) if b else "",
+        o.note,
+    )

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, select, text, tuple_
+from sqlalchemy import and_, bindparam, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from aftersales_desk.data.models.archive import Customer, Vehicle, WorkOrder
@@ -44,7 +44,7 @@ from aftersales_desk.services.archive_work_orders import (
     status_label,
 )
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 WAIT_LABELS = {
     "waiting": N_("Waiting"),
@@ -644,21 +644,18 @@ class PartWaits:
     ) -> Page[WaitRow]:
         """Waits, longest waiting first (keyset on since, id). Open ones are those of open work
         orders that still wait or whose part arrived."""
-        q = self._query().order_by(PartWait.since, PartWait.id)
+        q = self._query()
         if open_only:
             q = q.where(PartWait.status.in_(OPEN_WAITS), WorkOrder.status.in_(OPEN_STATUSES))
         if arrived_only:
             q = q.where(PartWait.status == "arrived")
         if work_order_id is not None:
             q = q.where(PartWait.work_order_id == work_order_id)
-        if cursor is not None:
-            q = q.where(tuple_(PartWait.since, PartWait.id) > tuple_(*cursor))
+        q = keyset(q, [PartWait.since, PartWait.id], cursor, limit)
         now = utcnow()
         with self.db.uow(self.actor) as uow:
-            result = list(uow.session.execute(q.limit(limit + 1)))
-            rows = [self._row(r, now) for r in result[:limit]]
-        nxt = (rows[-1].since, rows[-1].id) if len(result) > limit else None
-        return Page(rows, nxt)
+            found = list(uow.session.execute(q))
+            return page(found, limit, lambda r: (r.since, r.id), lambda r: self._row(r, now))
 
     def arrived(self, limit: int = 50) -> tuple[int, list[WaitRow]]:
         """How many open waits have their part arrived, and the longest-waiting of them."""

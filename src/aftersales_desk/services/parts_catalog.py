@@ -17,7 +17,7 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import UsageError, ValidationError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +159,7 @@ class PartsCatalog:
         active_only: bool = False,
     ) -> Page[PartRow]:
         """Parts ordered by part number (keyset on the unique part number index)."""
-        q = self._rows_query().order_by(Part.part_no)
-        if cursor is not None:
-            q = q.where(Part.part_no > cursor)
+        q = self._rows_query()
         text = text.strip()
         if text:
             q = q.where(
@@ -176,10 +174,10 @@ class PartsCatalog:
             q = q.where(Part.category == category)
         if active_only:
             q = q.where(Part.active.is_(True))
+        q = keyset(q, [Part.part_no], cursor, limit)
         with self.db.uow(self.actor) as uow:
-            result = list(uow.session.execute(q.limit(limit + 1)))
-            rows = [self._row(p, ps) for p, ps in result[:limit]]
-        return Page(rows, rows[-1].part_no if len(result) > limit else None)
+            found = list(uow.session.execute(q))
+            return page(found, limit, lambda r: r.part_no, lambda r: self._row(*r))
 
     def find_by_code(self, code: str) -> PartRow | None:
         """A scanned or typed code: barcode first, then part number (both exact, indexed)."""

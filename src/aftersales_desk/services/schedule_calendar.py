@@ -16,7 +16,7 @@ from aftersales_desk.domain.workcal import WorkCalendar
 from aftersales_desk.errors import ValidationError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.schedule_common import (
     CalendarDayRow,
     ScheduleBase,
@@ -49,19 +49,11 @@ class CalendarMixin(ScheduleBase):
         self, cursor: date | None = None, limit: int = 200
     ) -> Page[CalendarDayRow]:
         with self.db.uow(self.actor) as uow:
-            q = (
-                select(CalendarDay)
-                .where(CalendarDay.branch_id == self.branch_id)
-                .order_by(CalendarDay.day)
-            )
-            if cursor is not None:
-                q = q.where(CalendarDay.day > cursor)
-            got = [
-                CalendarDayRow(c.id, c.day, c.working, c.note)
-                for c in uow.session.scalars(q.limit(limit + 1))
-            ]
-        rows = got[:limit]
-        return Page(rows, rows[-1].day if len(got) > limit else None)
+            q = select(CalendarDay).where(CalendarDay.branch_id == self.branch_id)
+            found = list(uow.session.scalars(keyset(q, [CalendarDay.day], cursor, limit)))
+        return page(
+            found, limit, lambda r: r.day, lambda c: CalendarDayRow(c.id, c.day, c.working, c.note)
+        )
 
     def set_day(self, day: date, *, working: bool, note: str = "") -> None:
         """Declare ``day`` a working day or a day off for this branch (wins over the package)."""

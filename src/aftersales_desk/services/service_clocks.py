@@ -46,7 +46,7 @@ from aftersales_desk.services.archive_work_orders import (
     status_label,
 )
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.pages import Page
+from aftersales_desk.services.pages import Page, keyset, page
 from aftersales_desk.services.service_clocks_rules import (
     MARKED_STAGES,
     MAX_CLOCK_NOTE,
@@ -265,17 +265,10 @@ class ServiceClockService:
             q = _query().where(WorkOrder.branch_id == self.branch_id, _OPEN)
             if escalated_only:
                 q = q.where(WorkOrder.opened_at < now - rules.escalate_after)
-            if cursor is not None:
-                at, wid = cursor
-                q = q.where(
-                    (WorkOrder.opened_at > at)
-                    | ((WorkOrder.opened_at == at) & (WorkOrder.id > uuid.UUID(wid)))
-                )
-            q = q.order_by(WorkOrder.opened_at, WorkOrder.id).limit(limit + 1)
-            found = list(s.execute(q))
-            more = len(found) > limit
-            rows = _rows(s, rules, found[:limit], now)
-        return Page(rows, (rows[-1].opened_at, str(rows[-1].id)) if more else None)
+            after = None if cursor is None else (cursor[0], uuid.UUID(cursor[1]))
+            q = keyset(q, [WorkOrder.opened_at, WorkOrder.id], after, limit)
+            kept = page(list(s.execute(q)), limit, lambda r: (r.opened_at, str(r.id)))
+            return Page(_rows(s, rules, kept.rows, now), kept.next_cursor)
 
     def get(self, work_order_id: uuid.UUID) -> ClockRow:
         return self.detail(work_order_id).row

@@ -143,13 +143,24 @@ class MainWindow(QMainWindow):
         actor = self.ctx.actor
         sb = self.statusBar()
         who = actor.display_name or actor.username
-        self.lbl_user = QLabel(_("User: {name} ({role})").format(name=who, role=actor.role.label))
-        self.lbl_branch = QLabel(_("Branch: {name}").format(name=branch_name))
-        self.lbl_db = QLabel(_("Database: {path}").format(path=self.ctx.db.path.name))
-        self.lbl_db.setToolTip(str(self.ctx.db.path))
+        # one short label (the modules' alerts need the width); the details in its tooltip
+        self.lbl_identity = QLabel(
+            _("{name} ({role}) · {branch}").format(
+                name=who, role=actor.role.label, branch=branch_name
+            )
+        )
+        self.lbl_identity.setObjectName("status_identity")
+        self.lbl_identity.setToolTip(
+            "\n".join(
+                (
+                    _("User: {name} ({role})").format(name=who, role=actor.role.label),
+                    _("Branch: {name}").format(name=branch_name),
+                    _("Database: {path}").format(path=self.ctx.db.path),
+                )
+            )
+        )
         self.lbl_sync = self.sync.widget  # state, changes to send, conflicts; click: review
-        for w in (self.lbl_user, self.lbl_branch, self.lbl_db):
-            sb.addWidget(w)
+        sb.addWidget(self.lbl_identity)
         sb.addPermanentWidget(self.lbl_sync)
         self._posted: dict[str, QLabel] = {}
         self.ctx.status.sig_changed.connect(self.on_status_posted)
