@@ -175,6 +175,15 @@ def _pg_wire(expr: str, kind: str) -> str:
     return expr
 
 
+def _pg_snapshot_text(expr: str, kind: str) -> str:
+    """SQL for a snapshot's column: the wire form as ``_pg_wire`` gives it, a uuid read as its
+    16 bytes in hex (the same 32 digits, at half the server's cost of ``replace`` on its text).
+    The server works beside the desk, so it does these conversions, not the desk."""
+    if kind == "uuid":
+        return f"encode(uuid_send({expr}), 'hex')"
+    return _pg_wire(expr, kind)
+
+
 def _row_json(t: Table, prefix: str) -> str:
     kinds = cap.column_kinds(t.name)
     pairs = [f"'{c.name}', {_pg_wire(f'{prefix}.{_q(c.name)}', kinds[c.name])}" for c in t.c]
@@ -1074,7 +1083,7 @@ def snapshot(
                 continue
             names = [c for c in wanted if c in central_cols[t.name]]
             kinds = cap.column_kinds(t.name)
-            select = ", ".join(_pg_wire(_q(n), kinds[n]) for n in names)
+            select = ", ".join(_pg_snapshot_text(_q(n), kinds[n]) for n in names)
             with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
                 rows.execute(f"SELECT {select} FROM {_q(t.name)}")
                 sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
