@@ -527,9 +527,10 @@ def _null(value: None) -> None:
 class _SnapshotLoader:
     """Stores a snapshot's rows in a new desk's database, inside the caller's transaction
     (capture silenced, foreign keys deferred to the commit): per table one ``executemany`` per
-    chunk of rows straight from the COPY stream, the table's non-unique indexes dropped first
-    and built once at the end. A chunk that fails is redone row by row, so only a row that
-    collides with one this desk already has is set aside (as a pull would)."""
+    chunk of rows as the snapshot's cursor delivers them, the table's non-unique indexes
+    dropped first and built once at the end. A chunk is a plain INSERT, again as upserts when
+    it meets a row the desk has (a seed row), and row by row when that fails too, so only a
+    row that collides with one this desk already has is set aside (as a pull would)."""
 
     def __init__(self, cur: sqlite3.Cursor) -> None:
         # Python's sqlite3 looks for an adapter of every value that is not a str, int, float
