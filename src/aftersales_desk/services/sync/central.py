@@ -1085,7 +1085,7 @@ def snapshot(
             kinds = cap.column_kinds(t.name)
             select = ", ".join(_pg_snapshot_text(_q(n), kinds[n]) for n in names)
             with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
-                rows.execute(f"SELECT {select} FROM {_q(t.name)}")
+                rows.execute(f"SELECT {select} FROM {_q(t.name)} ORDER BY {_q('id')}")
                 sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
         bound = f"{server_ms + max_skew_ms:016d}"
         cur.execute("SELECT max(hlc) FROM sync_changes WHERE hlc < %s", (bound,))
