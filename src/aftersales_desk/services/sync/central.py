@@ -1036,6 +1036,15 @@ def pull_page(
 SNAPSHOT_FETCH = 20_000  # rows per fetch of the snapshot's server-side cursor
 
 
+def _snapshot_order(t: Table) -> str:
+    """A branch's rows in key order (the server reads the key's index, at once): the desk's key
+    index then grows at its end instead of at random places, a fifth to a third less work per
+    stored row. Master tables keep central's order: they are small, and a desk takes the
+    first row of ``branches`` as its own branch (``bootstrap.local_actor``, ``data/peek``), which
+    key order would make another branch's on a desk that has several."""
+    return "" if cap.classify(t) == "master" else f" ORDER BY {_q('id')}"
+
+
 def snapshot(
     conn: Any,
     *,
@@ -1085,7 +1094,7 @@ def snapshot(
             kinds = cap.column_kinds(t.name)
             select = ", ".join(_pg_snapshot_text(_q(n), kinds[n]) for n in names)
             with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
-                rows.execute(f"SELECT {select} FROM {_q(t.name)} ORDER BY {_q('id')}")
+                rows.execute(f"SELECT {select} FROM {_q(t.name)}{_snapshot_order(t)}")
                 sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
         bound = f"{server_ms + max_skew_ms:016d}"
         cur.execute("SELECT max(hlc) FROM sync_changes WHERE hlc < %s", (bound,))
