@@ -264,9 +264,10 @@ def _bench_download(folder: Path, port: int, login_url: str) -> bool:
         "first download vs COPY TO of the same rows (≥ 0.25)", rate / copy_rate, "× COPY",
         target=0.25, higher_is_better=True,
     )  # fmt: skip
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"   (COPY TO of the branch's {copied} rows: {copy_rate:,.0f} rows/s; download "
-        f"{elapsed:.1f} s, including creating the new database)",
+        f"{elapsed:.1f} s, including creating the new database; load average {load})",
         flush=True,
     )
     db.dispose()

@@ -175,6 +175,15 @@ def _pg_wire(expr: str, kind: str) -> str:
     return expr
 
 
+def _pg_snapshot_text(expr: str, kind: str) -> str:
+    """SQL for a snapshot's column: the wire form as ``_pg_wire`` gives it, a uuid read as its
+    16 bytes in hex (the same 32 digits, at half the server's cost of ``replace`` on its text).
+    The server works beside the desk, so it does these conversions, not the desk."""
+    if kind == "uuid":
+        return f"encode(uuid_send({expr}), 'hex')"
+    return _pg_wire(expr, kind)
+
+
 def _row_json(t: Table, prefix: str) -> str:
     kinds = cap.column_kinds(t.name)
     pairs = [f"'{c.name}', {_pg_wire(f'{prefix}.{_q(c.name)}', kinds[c.name])}" for c in t.c]
@@ -1027,6 +1036,15 @@ def pull_page(
 SNAPSHOT_FETCH = 20_000  # rows per fetch of the snapshot's server-side cursor
 
 
+def _snapshot_order(t: Table) -> str:
+    """A branch's rows in key order (the server reads the key's index, at once): the desk's key
+    index then grows at its end instead of at random places, a fifth to a third less work per
+    stored row. Master tables keep central's order: they are small, and a desk takes the
+    first row of ``branches`` as its own branch (``bootstrap.local_actor``, ``data/peek``), which
+    key order would make another branch's on a desk that has several."""
+    return "" if cap.classify(t) == "master" else f" ORDER BY {_q('id')}"
+
+
 def snapshot(
     conn: Any,
     *,
@@ -1074,9 +1092,9 @@ def snapshot(
                 continue
             names = [c for c in wanted if c in central_cols[t.name]]
             kinds = cap.column_kinds(t.name)
-            select = ", ".join(_pg_wire(_q(n), kinds[n]) for n in names)
+            select = ", ".join(_pg_snapshot_text(_q(n), kinds[n]) for n in names)
             with conn.cursor(name=f"sync_snapshot_{t.name}") as rows:
-                rows.execute(f"SELECT {select} FROM {_q(t.name)}")
+                rows.execute(f"SELECT {select} FROM {_q(t.name)}{_snapshot_order(t)}")
                 sink(t, names, iter(lambda rows=rows: rows.fetchmany(SNAPSHOT_FETCH), []))
         bound = f"{server_ms + max_skew_ms:016d}"
         cur.execute("SELECT max(hlc) FROM sync_changes WHERE hlc < %s", (bound,))

@@ -1,0 +1,153 @@
+"""The first download of a new desk (``client.join``): built in a scratch file and moved into
+place only when whole, so a crash or failure at any statement of the download leaves no desk
+(and at most a scratch file the next join removes); a rerun ends identical to the branch's
+other desks. Rows that meet the desk's seeded rows are upserted, a row colliding with one the
+desk has is set aside."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from aftersales_desk.services.sync import central, client
+from tests.sync.conftest import Cluster, branch_login
+from tests.sync.helpers import first_desk, join_desk, synced_state
+from tests.sync.test_faults import Crash, _Counting, _LocalCursor
+
+
+def _scratch(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(path.name + ".joining*"))
+
+
+def test_a_crash_at_any_statement_of_a_join_leaves_no_desk_and_a_rerun_is_whole(
+    pg_cluster: Cluster,
+    central_url: str,
+    desk_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    for i in range(30):
+        a.add_customer(f"J{i:04d}", f"顾客{i}", f"1380000{i:04d}")
+    a.sync()
+    path = tmp_path / "B.sqlite"
+
+    real_raw = client._raw
+    real_execute = psycopg.Cursor.execute
+    counter = _Counting(0)
+    monkeypatch.setattr(client, "_raw", lambda uow: _LocalCursor(real_raw(uow), counter))
+
+    def central_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counter.tick()
+        return real_execute(self, *args, **kwargs)
+
+    def fault(point: str) -> None:
+        counter.tick()
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", central_execute)
+    monkeypatch.setattr(client, "FAULT", fault)
+    # how many statements (both sides) and fault points a join has
+    db, _ = client.join(tmp_path / "count.sqlite", login.url, device_code="B")
+    db.dispose()
+    total = counter.n
+    assert total > 50
+    real_discard = client._discard
+    # every statement would take minutes (each try migrates a new database): the first and last
+    # ten (connection, version check, snapshot start; cursor, commit, device row, move) and
+    # every ninth in between (per table: drop indexes, store chunks, build indexes, ...)
+    points = sorted({*range(1, 11), *range(11, total - 10, 9), *range(total - 10, total + 1)})
+    for k, at in enumerate(points):
+        killed = k % 2 == 1  # as if the process died: no clean-up ran
+        monkeypatch.setattr(client, "_discard", (lambda p: None) if killed else real_discard)
+        counter.at, counter.n = at, 0
+        with pytest.raises(Crash):
+            client.join(path, login.url, device_code="B")
+        counter.at = 0
+        assert not path.exists(), at
+        if not killed:
+            assert not _scratch(path), at
+    # a kill in the middle of storing rows leaves the scratch file: the next join removes it
+    monkeypatch.setattr(client, "_discard", lambda p: None)
+    counter.at, counter.n = total // 2, 0
+    with pytest.raises(Crash):
+        client.join(path, login.url, device_code="B")
+    counter.at = 0
+    monkeypatch.setattr(client, "_discard", real_discard)
+    assert _scratch(path) and not path.exists()
+    b = join_desk(tmp_path, login.url, "B")
+    assert not _scratch(path)
+    assert b.one("SELECT count(*) FROM customers") == 30
+    assert b.one("PRAGMA journal_mode") == "wal"  # the desk is opened as every desk is
+    b.sync()
+    a.sync()
+    assert synced_state(a) == synced_state(b)
+    a.close()
+    b.close()
+
+
+def test_a_failed_join_removes_its_scratch_file_and_refuses_a_taken_device_code(
+    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
+):
+    from aftersales_desk.errors import RefusedError
+
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    a.sync()
+    path = tmp_path / "B.sqlite"
+    with pytest.raises(RefusedError):
+        client.join(path, login.url, device_code="A")
+    assert not path.exists() and not _scratch(path)
+    a.close()
+
+
+def test_join_upserts_seeded_rows_and_sets_aside_a_row_colliding_with_the_desks_own(
+    pg_cluster: Cluster, central_url: str, desk_template: Path, tmp_path: Path
+):
+    """Central changed a seeded insurer (the desk's seed has the same id: upserted, the change
+    arrives) and gave its old code to a new insurer read before it (it meets the desk's seed
+    row, which still has that code: set aside on the desk, as a pull would)."""
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    a.sync()
+    seeded_id, code = a.rows("SELECT id, code FROM insurers ORDER BY sort_order, code LIMIT 1")[0]
+    newcomer = uuid.uuid4()
+    with psycopg.connect(central_url) as conn:
+        conn.execute(
+            "UPDATE insurers SET code = 'TMP-X', short_name = '改名' WHERE id = %s",
+            (uuid.UUID(seeded_id),),
+        )
+        conn.execute(
+            "INSERT INTO insurers (id, code, name, short_name, active, sort_order, created_at, "
+            "updated_at) VALUES (%s, %s, '新保险公司', '新', true, 99, now(), now())",
+            (newcomer, code),
+        )
+        conn.execute(
+            "UPDATE insurers SET code = %s WHERE id = %s", (code + "-OLD", uuid.UUID(seeded_id))
+        )
+    b = join_desk(tmp_path, login.url, "B")
+    assert b.rows("SELECT code, short_name FROM insurers WHERE id = ?", (seeded_id,)) == [
+        (code + "-OLD", "改名")
+    ]
+    assert b.one("SELECT count(*) FROM insurers WHERE id = ?", (newcomer.hex,)) == 0
+    reasons = b.rows("SELECT tbl, pk, reason FROM sync_quarantine")
+    assert [(r[0], r[1]) for r in reasons] == [("insurers", newcomer.hex)]
+    assert reasons[0][2].startswith("Not applied on this desk")
+    a.close()
+    b.close()
+
+
+def test_snapshot_sends_the_wire_form(pg_cluster: Cluster, central_url: str):
+    """The snapshot's cheaper uuid expression gives exactly ``_pg_wire``'s 32 digits."""
+    with psycopg.connect(central_url) as conn:
+        ids = [uuid.uuid4() for _ in range(50)] + [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]
+        rows = conn.execute(
+            f"SELECT {central._pg_snapshot_text('u', 'uuid')}, {central._pg_wire('u', 'uuid')} "
+            "FROM unnest(%s::uuid[]) u",
+            (ids,),
+        ).fetchall()
+    assert [r[0] for r in rows] == [r[1] for r in rows] == [u.hex for u in ids]
