@@ -139,7 +139,8 @@ def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
 def _next_batch(db: Database, after: int, up_to: int) -> tuple[int, list[central.Change]] | None:
     """The batch to send after batch ``after``: one numbered before (a resend after a crash or
     a lost acknowledgement), else the next ``BATCH_SIZE`` waiting rows (up to outbox id
-    ``up_to``) numbered now; None when nothing is left."""
+    ``up_to``) numbered now; None when nothing is left. Prepared for sending (its runs and
+    their payloads), so the main thread only sends."""
     for attempt in (0, 1):
         if attempt:
             assign_batches(db, BATCH_SIZE, batches=1, up_to=up_to)
@@ -149,7 +150,7 @@ def _next_batch(db: Database, after: int, up_to: int) -> tuple[int, list[central
                 "SELECT min(batch_no) FROM sync_outbox WHERE batch_no > ?", (after,)
             ).fetchone()
             if row[0] is not None:
-                return int(row[0]), _read_batch(cur, int(row[0]))
+                return int(row[0]), central.prepare(_read_batch(cur, int(row[0])))
     return None
 
 
