@@ -54,11 +54,17 @@ SYNC_DDL = [
         cols jsonb, hlc text NOT NULL,
         device_id text, batch_no integer)""",
     "CREATE INDEX IF NOT EXISTS ix_sync_changes_cursor ON sync_changes (xid, seq)",
+    # finds a row's insert (its clock is every field's clock until the row's first edit, see
+    # sync_row_clocks); "C": byte order, no locale rules for hex keys
+    """CREATE INDEX IF NOT EXISTS ix_sync_changes_insert ON sync_changes (pk COLLATE "C")
+        WHERE op = 'I'""",
     """CREATE TABLE IF NOT EXISTS sync_batches (
         device_id text NOT NULL, batch_no integer NOT NULL, branch_id uuid NOT NULL,
         at timestamptz NOT NULL DEFAULT now(), changes integer NOT NULL,
         protocol integer NOT NULL, revision text NOT NULL,
         PRIMARY KEY (device_id, batch_no))""",
+    # Per-field clocks and the delete tombstone of a row that was edited or deleted; a row only
+    # inserted has none: every field carries its insert's clock, found in the change log
     """CREATE TABLE IF NOT EXISTS sync_row_clocks (
         tbl text NOT NULL, pk text NOT NULL, branch_id uuid NOT NULL,
         clocks jsonb NOT NULL, deleted_hlc text,
@@ -596,7 +602,8 @@ def push_batch(
             (device_id, batch_no, branch, len(changes), protocol, revision),
         )
         ack.skewed = abs(device_ms - server_ms) > max_skew_ms
-        for run in _insert_runs(changes):
+        runs = changes.runs if isinstance(changes, PreparedBatch) else _insert_runs(changes)
+        for run in runs:
             if len(run) > 1 and _bulk_insert(
                 conn, cur, run, branch, device_id, batch_no, server_ms, max_skew_ms, ack
             ):
@@ -640,6 +647,69 @@ def _insert_runs(changes: list[Change]) -> list[list[Change]]:
     return runs
 
 
+@dataclass
+class _Payload:
+    """What the set-based insert of a run sends: keys, values exactly as captured, and stamps,
+    as three JSON arrays (text), plus what decides whether the stamps need clamping."""
+
+    keys: list[str]
+    pks: str
+    values: str
+    hlcs: str
+    top: str  # the newest stamp's wall-clock part
+    short: bool  # a stamp too short to be one (clamp decides, and refuses it)
+
+
+def _payload(run: list[Change]) -> _Payload | None:
+    """The run's payload, or None when it cannot go set-based by its shape: a change without
+    values, rows whose columns differ."""
+    texts = [ch.text() for ch in run]
+    if any(x is None for x in texts):
+        return None
+    keys = list(run[0].values() or {})
+    # every row must carry the first row's columns: the same number of them here (in the
+    # capture's compact JSON a member starts with ',"' — inside a string a quote is always
+    # escaped), all of them by name in the statement
+    for ch in run:
+        n = len(ch.cols) if ch.cols is not None else (ch.raw or "").count(',"') + 1
+        if n != len(keys):
+            return None
+    hlcs = [ch.hlc for ch in run]
+    return _Payload(
+        keys=keys,
+        pks=json.dumps([ch.pk for ch in run]),
+        values="[" + ",".join(texts) + "]",  # type: ignore[arg-type]
+        hlcs=json.dumps(hlcs),
+        top=max(h[:16] for h in hlcs),
+        short=any(len(h) < 28 for h in hlcs),
+    )
+
+
+class Run(list[Change]):
+    """A run of a prepared batch, with its set-based payload made ahead (None: the run goes
+    change by change)."""
+
+    payload: _Payload | None
+
+
+class PreparedBatch(list[Change]):
+    """A batch's changes with their runs and payloads worked out ahead (``prepare``)."""
+
+    runs: list[Run]
+
+
+def prepare(changes: list[Change]) -> PreparedBatch:
+    """The batch as ``push_batch`` applies it, its runs and payloads worked out now: a device
+    prepares batch n+1 while central applies batch n. Nothing here depends on central."""
+    batch = PreparedBatch(changes)
+    batch.runs = []
+    for changes_of_run in _insert_runs(changes):
+        run = Run(changes_of_run)
+        run.payload = _payload(run) if len(run) > 1 else None
+        batch.runs.append(run)
+    return batch
+
+
 def _wire_select(t: Table, col: str, kind: str, obj: str) -> str:
     """SQL reading column ``col`` of a pushed row from its wire object ``obj`` (uuids, numbers,
     booleans 0/1, dates and times are read by the column type's own input; times are UTC)."""
@@ -662,8 +732,9 @@ def _bulk_insert(
 ) -> bool:
     """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
     as three JSON arrays (keys, values as captured, stamps); PostgreSQL unpacks them, inserts
-    the table's rows (row-level security checks every one: the branch role is the writer), their
-    per-field clocks and their change-log entries together. False (nothing written) when the run
+    the table's rows (row-level security checks every one: the branch role is the writer) and
+    their change-log entries together (no sync_row_clocks rows: a new row's fields all carry the
+    insert's clock, which its log entry holds). False (nothing written) when the run
     needs the one-change-at-a-time path: a row already known, an invalid change, rows whose
     columns differ."""
     import psycopg
@@ -672,18 +743,10 @@ def _bulk_insert(
     if t is None or not cap.is_captured(t):
         return False
     ledger = t.name in _append_only()
-    texts = [ch.text() for ch in run]
-    if any(x is None for x in texts):
+    payload = run.payload if isinstance(run, Run) else _payload(run)
+    if payload is None:
         return False
-    first = run[0].values() or {}
-    keys = list(first)
-    # every row must carry the first row's columns: the same number of them here (in the
-    # capture's compact JSON a member starts with ',"' — inside a string a quote is always
-    # escaped), all of them by name in the statement
-    for ch in run:
-        n = len(ch.cols) if ch.cols is not None else (ch.raw or "").count(',"') + 1
-        if n != len(keys):
-            return False
+    keys = payload.keys
     known = [k for k in keys if k in t.c]
     unknown = [k for k in keys if k not in t.c]
     if "id" not in known:
@@ -691,17 +754,20 @@ def _bulk_insert(
     # stamps as central ranks them: one from a clock too far ahead is pulled back (docs/sync.md)
     bound = server_ms + max_skew_ms
     limit = f"{bound:0{16}d}"
-    hlcs: list[str] = []
-    for ch in run:
-        if ch.hlc[:16] > limit or len(ch.hlc) < 28:
-            try:
-                eff, skewed = clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms)
-            except ValueError:
-                return False
-            ack.skewed = ack.skewed or skewed
-            hlcs.append(eff.encode())
-        else:
-            hlcs.append(ch.hlc)
+    hlcs_json = payload.hlcs
+    if payload.top > limit or payload.short:
+        hlcs: list[str] = []
+        for ch in run:
+            if ch.hlc[:16] > limit or len(ch.hlc) < 28:
+                try:
+                    eff, skewed = clamp(Stamp.decode(ch.hlc), server_ms, max_skew_ms)
+                except ValueError:
+                    return False
+                ack.skewed = ack.skewed or skewed
+                hlcs.append(eff.encode())
+            else:
+                hlcs.append(ch.hlc)
+        hlcs_json = json.dumps(hlcs)
     kinds = cap.column_kinds(t.name)
     values = _with_defaults(t, dict.fromkeys(known))
     names = list(values)
@@ -715,8 +781,6 @@ def _bulk_insert(
             params.append(_pg_value(kinds[n], values[n]))
     same = "u.j ?& %s::text[]"
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
-    # a new row's fields all carry the insert's clock: stored once under "*" (ALL_FIELDS)
-    clocks = f"jsonb_build_object('{ALL_FIELDS}', u.hlc)"
     sql = (
         "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j, u.hlc FROM ROWS FROM ("
         "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements(%s::jsonb), "
@@ -724,26 +788,25 @@ def _bulk_insert(
         # every row has the first row's columns, or the statement fails (and the run goes
         # change by change, with defaults for what a row lacks)
         f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
+        # a key with clocks at central (a deleted row's tombstone; a live row fails on its
+        # primary key anyway) sends the run change by change: delete wins there (ledger rows
+        # are never deleted nor have clocks)
+        "known AS (SELECT sync_refuse_run(count(*)) FROM u "
+        f"JOIN sync_row_clocks r ON r.tbl = %s AND r.pk = u.pk{' AND false' if ledger else ''}), "
         f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
         f"SELECT {', '.join(select)} FROM u "
-        "WHERE (SELECT count(*) FROM chk) = 1 RETURNING 1)"
+        "WHERE (SELECT count(*) FROM chk) = 1 AND (SELECT count(*) FROM known) = 1 RETURNING 1)"
     )
     # three JSON arrays as text: the captured objects are joined as they are (no parsing, no
     # per-value escaping on this side)
     args: list[Any] = [
-        json.dumps([ch.pk for ch in run]),
-        "[" + ",".join(texts) + "]",  # type: ignore[arg-type]
-        json.dumps(hlcs),
+        payload.pks,
+        payload.values,
+        hlcs_json,
         keys,
+        t.name,
         *params,
     ]
-    if not ledger:
-        sql += (
-            ", clk AS (INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) "
-            f"SELECT %s, u.pk, %s, {clocks} FROM u WHERE (SELECT count(*) FROM ins) >= 0 "
-            "RETURNING 1)"
-        )
-        args += [t.name, branch]
     sql += (
         " INSERT INTO sync_changes (branch_id, tbl, pk, op, cols, hlc, device_id, batch_no) "
         f"SELECT %s, %s, u.pk, 'I', {cols_expr}, u.hlc, %s, %s FROM u "
@@ -868,6 +931,16 @@ def _apply(
         (t.name, ch.pk),
     )
     row = cur.fetchone()
+    if row is None:
+        # a row only inserted so far: every field has its insert's clock (from the log); the
+        # row's first edit or delete keeps the clocks from here on
+        inserted = _insert_clock(cur, t.name, ch.pk)
+        if inserted is not None:
+            row = ({ALL_FIELDS: inserted}, None)
+            cur.execute(
+                "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
+                (t.name, ch.pk, branch, _jsonb(row[0])),
+            )
     if ch.op == "D":
         if row is None or row[1] is not None:
             return  # already gone: deleting twice changes nothing
@@ -881,11 +954,7 @@ def _apply(
     if row is None:
         if ch.op != "I":
             raise _Refuse("the row is not on central (its insert was refused or never sent)")
-        _insert(cur, t, cols)
-        cur.execute(
-            "INSERT INTO sync_row_clocks (tbl, pk, branch_id, clocks) VALUES (%s, %s, %s, %s)",
-            (t.name, ch.pk, branch, _jsonb({ALL_FIELDS: hlc})),
-        )
+        _insert(cur, t, cols)  # its clock is the log entry's (no sync_row_clocks row)
         log("I", cols, device_id)
         return
     clocks, deleted_hlc = row
@@ -949,6 +1018,18 @@ def _apply(
         (_jsonb({c: hlc for c in win}), t.name, ch.pk),
     )
     log("U", win, device_id)
+
+
+def _insert_clock(cur: Any, tbl: str, pk: str) -> str | None:
+    """The clock of the row's (latest) insert in the change log, or None when central never
+    took the row in."""
+    cur.execute(
+        "SELECT hlc FROM sync_changes WHERE pk = %s COLLATE \"C\" AND op = 'I' AND tbl = %s "
+        "ORDER BY seq DESC LIMIT 1",
+        (pk, tbl),
+    )
+    found = cur.fetchone()
+    return None if found is None else str(found[0])
 
 
 def _with_defaults(t: Table, values: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import os
 import sqlite3
 import time as _time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,22 +93,27 @@ def _wall_ms() -> int:
 # --- push -------------------------------------------------------------------------------------
 
 
-def assign_batches(db: Database, size: int = BATCH_SIZE) -> None:
+def assign_batches(
+    db: Database, size: int = BATCH_SIZE, *, batches: int | None = None, up_to: int | None = None
+) -> None:
     """Give the outbox rows not yet in a batch their batch numbers (in capture order), in one
-    statement."""
+    statement: all of them, or the first ``batches`` batches' worth of rows; only rows up to
+    outbox id ``up_to`` when given (what was waiting when a push began)."""
     with db.uow(write=True) as uow:
         cur = _raw(uow)
         next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
+        below = "" if up_to is None else f" AND id <= {int(up_to)}"
         cur.execute(
             "UPDATE sync_outbox SET batch_no = ? + n.k FROM (SELECT id, "
             "(row_number() OVER (ORDER BY id) - 1) / ? AS k FROM sync_outbox "
-            "WHERE batch_no IS NULL) AS n WHERE sync_outbox.id = n.id",
-            (next_no, size),
+            f"WHERE batch_no IS NULL{below} ORDER BY id LIMIT ?) AS n "
+            "WHERE sync_outbox.id = n.id",
+            (next_no, size, -1 if batches is None else batches * size),
         )
         if cur.rowcount > 0:
-            batches = (cur.rowcount + size - 1) // size
+            numbered = (cur.rowcount + size - 1) // size
             cur.execute(
-                "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + batches,)
+                "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + numbered,)
             )
         uow.commit()
 
@@ -131,43 +137,80 @@ def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
     return out
 
 
-def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: str) -> None:
-    assign_batches(db)
-    while True:
+def _next_batch(db: Database, after: int, up_to: int) -> tuple[int, list[central.Change]] | None:
+    """The batch to send after batch ``after``: one numbered before (a resend after a crash or
+    a lost acknowledgement), else the next ``BATCH_SIZE`` waiting rows (up to outbox id
+    ``up_to``) numbered now; None when nothing is left. Prepared for sending (its runs and
+    their payloads), so the main thread only sends."""
+    for attempt in (0, 1):
+        if attempt:
+            assign_batches(db, BATCH_SIZE, batches=1, up_to=up_to)
         with db.uow() as uow:
             cur = _raw(uow)
             row = cur.execute(
-                "SELECT min(batch_no) FROM sync_outbox WHERE batch_no IS NOT NULL"
+                "SELECT min(batch_no) FROM sync_outbox WHERE batch_no > ?", (after,)
             ).fetchone()
-            if row[0] is None:
-                return
-            batch_no = int(row[0])
-            changes = _read_batch(cur, batch_no)
-        _fault("push:send")
-        ack = central.push_batch(
-            conn,
-            device_id=device,
-            batch_no=batch_no,
-            changes=changes,
-            protocol=PROTOCOL_VERSION,
-            revision=revision,
-            device_ms=_wall_ms(),
-        )
-        _fault("push:ack")  # central committed; a crash here loses the acknowledgement
-        with db.uow(write=True) as uow:
-            cur = _raw(uow)
-            top = max((c.hlc for c in changes), default="")
-            cur.execute("UPDATE sync_state SET hlc_floor = max(hlc_floor, ?) WHERE id = 1", (top,))
-            cur.execute("DELETE FROM sync_outbox WHERE batch_no = ?", (batch_no,))
-            _store_results(cur, ack.conflicts, ack.quarantined)
-            _fault("push:local-commit")
-            uow.commit()
-        result.batches += 1
-        result.pushed += len(changes) if not ack.replayed else 0
-        result.replayed += 1 if ack.replayed else 0
-        result.conflicts += ack.conflicts
-        result.quarantined += ack.quarantined
-        result.skewed = result.skewed or ack.skewed
+            if row[0] is not None:
+                return int(row[0]), central.prepare(_read_batch(cur, int(row[0])))
+    return None
+
+
+def _mark_sent(
+    db: Database, batch_no: int, changes: list[central.Change], ack: central.Ack
+) -> None:
+    """After central's acknowledgement: the batch's rows leave the outbox, its conflicts and
+    set-aside changes are kept, and the clock floor passes its newest stamp."""
+    with db.uow(write=True) as uow:
+        cur = _raw(uow)
+        top = max((c.hlc for c in changes), default="")
+        cur.execute("UPDATE sync_state SET hlc_floor = max(hlc_floor, ?) WHERE id = 1", (top,))
+        cur.execute("DELETE FROM sync_outbox WHERE batch_no = ?", (batch_no,))
+        _store_results(cur, ack.conflicts, ack.quarantined)
+        _fault("push:local-commit")
+        uow.commit()
+
+
+def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: str) -> None:
+    """Send every waiting change, batch after batch, each applied by central in one transaction;
+    a batch's rows leave the outbox only after central's acknowledgement.
+
+    Pipelined: a helper thread numbers and reads batch n+1, and afterwards removes batch n from
+    the outbox, while central applies batch n (resp. n+1) — one connection, batches still sent
+    one after the other in order. Only what was waiting when the push began is sent."""
+    with db.uow() as uow:
+        top = _raw(uow).execute("SELECT max(id) FROM sync_outbox").fetchone()[0]
+    if top is None:
+        return
+    # leaving the block waits for the helper: nothing of this push runs after it returned or
+    # raised (a batch whose acknowledgement arrived is still marked sent)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
+        upcoming = helper.submit(_next_batch, db, 0, top)
+        marking: Future[None] | None = None
+        while (batch := upcoming.result()) is not None:
+            batch_no, changes = batch
+            upcoming = helper.submit(_next_batch, db, batch_no, top)
+            _fault("push:send")
+            ack = central.push_batch(
+                conn,
+                device_id=device,
+                batch_no=batch_no,
+                changes=changes,
+                protocol=PROTOCOL_VERSION,
+                revision=revision,
+                device_ms=_wall_ms(),
+            )
+            _fault("push:ack")  # central committed; a crash here loses the acknowledgement
+            if marking is not None:
+                marking.result()
+            marking = helper.submit(_mark_sent, db, batch_no, changes, ack)
+            result.batches += 1
+            result.pushed += len(changes) if not ack.replayed else 0
+            result.replayed += 1 if ack.replayed else 0
+            result.conflicts += ack.conflicts
+            result.quarantined += ack.quarantined
+            result.skewed = result.skewed or ack.skewed
+        if marking is not None:
+            marking.result()
 
 
 def _store_results(
