@@ -33,7 +33,7 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import DatabaseError, RefusedError, UsageError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.sync import PROTOCOL_VERSION, central, pull_orphans
+from aftersales_desk.services.sync import PROTOCOL_VERSION, central, conflict_share, pull_orphans
 
 BATCH_SIZE = 5000
 PAGE_SIZE = 5000
@@ -178,7 +178,7 @@ def _store_results(
     for c in conflicts:
         cur.execute(
             "INSERT INTO sync_conflicts (id, at, tbl, pk, col, kept_value, lost_value, kept_hlc, "
-            "lost_hlc, resolved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "lost_hlc, resolved, central_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (
                 uuid.uuid4().hex,
                 now,
@@ -189,6 +189,7 @@ def _store_results(
                 json.dumps(c.lost_value, ensure_ascii=False),
                 c.kept_hlc,
                 c.lost_hlc,
+                c.id,
             ),
         )
     for q in quarantined:
@@ -744,6 +745,8 @@ def sync(
         with central_errors():
             push(db, conn, result, revision=revision, device=device)
             pull(db, conn, result, revision=revision, progress=progress)
+            # hook (issue 9): resolutions to and from the branch's other desks
+            conflict_share.share(db, conn, revision=revision)
     finally:
         if connection is None:
             conn.close()
