@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from aftersales_desk.services.sync import central, client, review
+from aftersales_desk.services.sync import central, client, conflict_share, review
 from tests.sync.conftest import branch_login
 from tests.sync.helpers import Desk, central_rows
 
@@ -52,7 +52,7 @@ def test_a_resolution_on_one_desk_closes_the_conflict_everywhere(desks, central_
     assert (col, resolved) == ("phone", False)
     assert [r.col for r in _open(a)] == ["phone"]
     assert b.one("SELECT count(*) FROM sync_conflicts") == 0
-    b.sync()  # B pulls: the branch's open conflict is listed on B too, once
+    assert b.sync().shared == conflict_share.Shared(added=1)  # listed on B too, once
     (on_b,) = _open(b)
     assert (on_b.record, on_b.kept, on_b.other) == (
         "Customer C0002 李四",
@@ -66,12 +66,17 @@ def test_a_resolution_on_one_desk_closes_the_conflict_everywhere(desks, central_
 
     (on_a,) = _open(a)
     review.resolve(a.db, a.actor, on_a.id, review.OTHER)
-    a.sync()  # the edit and the resolution reach central in the same round
+    sent = a.sync()  # the edit and the resolution reach central in the same round
+    assert sent.pushed >= 1 and sent.as_dict()["conflicts_shared"] == {
+        "sent": 1,
+        "added": 0,
+        "closed": 0,
+    }
     device_a = a.one("SELECT id FROM devices WHERE is_local = 1")
     assert _central_conflicts(central_url) == [
         (central_id, "phone", True, a.actor.username, "other", device_a)
     ]
-    b.sync()
+    assert b.sync().shared == conflict_share.Shared(closed=1)
     assert _open(b) == []  # B learnt it is closed: gone from its Conflicts view
     assert b.rows("SELECT resolved, resolution, resolved_by FROM sync_conflicts") == [
         (1, "other", f"{a.actor.username} @ A")

@@ -56,6 +56,8 @@ class SyncResult:
     conflicts: list[central.Conflict] = field(default_factory=list)
     quarantined: list[central.Quarantined] = field(default_factory=list)
     skewed: bool = False
+    # conflicts shared with the branch's other desks this round (conflict_share.share)
+    shared: conflict_share.Shared = field(default_factory=conflict_share.Shared)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class SyncResult:
             "conflicts": [c.__dict__ for c in self.conflicts],
             "quarantined": [q.__dict__ for q in self.quarantined],
             "clock_skew": self.skewed,
+            "conflicts_shared": self.shared.__dict__,
         }
 
 
@@ -746,7 +749,7 @@ def sync(
             push(db, conn, result, revision=revision, device=device)
             pull(db, conn, result, revision=revision, progress=progress)
             # hook (issue 9): resolutions to and from the branch's other desks
-            conflict_share.share(db, conn, revision=revision)
+            result.shared = conflict_share.share(db, conn, revision=revision)
     finally:
         if connection is None:
             conn.close()
