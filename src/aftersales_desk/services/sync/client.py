@@ -749,7 +749,7 @@ def sync(
             push(db, conn, result, revision=revision, device=device)
             pull(db, conn, result, revision=revision, progress=progress)
             # hook (issue 9): resolutions to and from the branch's other desks
-            result.shared = conflict_share.share(db, conn, revision=revision)
+            result.shared = conflict_share.share(db, conn)
     finally:
         if connection is None:
             conn.close()

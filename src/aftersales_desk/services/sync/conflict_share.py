@@ -29,7 +29,6 @@ from typing import Any
 
 from aftersales_desk.data import sync_capture as cap
 from aftersales_desk.data.uow import Database
-from aftersales_desk.services.sync import PROTOCOL_VERSION, central
 
 
 def _resolver(user: str | None, desk: str | None) -> str:
@@ -69,22 +68,22 @@ def _locals(cur: Any, where: str, params: tuple = ()) -> list[_Local]:
     ]
 
 
-def share(db: Database, conn: Any, *, revision: str) -> Shared:
-    """Reconcile this desk's conflicts with central's (see the module's docstring)."""
+def share(db: Database, conn: Any) -> Shared:
+    """Reconcile this desk's conflicts with central's (see the module's docstring). Runs in a
+    sync round after its push and pull, which checked the protocol and schema version."""
     from aftersales_desk.services.sync import client  # its cursor helper and fault points
 
     out = Shared()
     with db.uow() as uow:
-        cur = client._raw(uow)
-        device = client._device(cur)
         # open here, or not yet linked to central's row (few: open conflicts await a person)
-        local = _locals(cur, "resolved = 0 OR central_id IS NULL")
+        local = _locals(client._raw(uow), "resolved = 0 OR central_id IS NULL")
     open_ids = [c.central_id for c in local if not c.resolved and c.central_id is not None]
     unlinked = [c.key for c in local if c.central_id is None]
 
     client._fault("conflicts:central")
     with conn.transaction(), conn.cursor() as pg:
-        central._request(pg, PROTOCOL_VERSION, revision)
+        # the round's push and pull checked the version; row-level security limits all of
+        # this to the login's branch
         pg.execute(
             "SELECT id, tbl, pk, col, kept_value, lost_value, kept_hlc, lost_hlc, at, "
             "resolved_at, resolved_by, resolution, resolved_device FROM sync_conflicts "
@@ -100,10 +99,13 @@ def share(db: Database, conn: Any, *, revision: str) -> Shared:
                 c.central_id = by_key.get(c.key)
         open_there = [cid for cid, r in at_central.items() if r[9] is None]
         resolved_here: list[_Local] = []
+        device = ""
         if open_there:
             with db.uow() as uow:  # resolved here, still open there: to send
+                cur = client._raw(uow)
+                device = client._device(cur)
                 resolved_here = _locals(
-                    client._raw(uow),
+                    cur,
                     "resolved = 1 AND central_id IN (SELECT value FROM json_each(?))",
                     (json.dumps(open_there),),
                 )
