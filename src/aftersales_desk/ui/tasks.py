@@ -72,10 +72,6 @@ class _UiThreadCollector:
         with self._lock:
             self._running -= 1
 
-    @property
-    def running(self) -> int:
-        return self._running
-
     def _timer_for_app(self) -> QTimer:
         if self._timer is None or not shiboken6.isValid(self._timer):
             self._timer = QTimer(QCoreApplication.instance())
@@ -124,10 +120,10 @@ class _QtProgress(Progress):
 class _Job:
     """Runs ``box[0](box[1])`` on a pool thread and appends the outcome to ``box``.
 
-    A plain callable handed to ``QThreadPool.start``, not a ``QRunnable`` subclass: with a Python
-    subclass the pool thread deletes the runnable and its Python wrapper after ``run`` while
-    the UI thread starts the next one, and its ``__dict__`` was seen emptied under a running
-    ``run`` ("'_Job' object has no attribute '_relay'"), i.e. a wrapper freed while in use.
+    A plain callable handed to ``QThreadPool.start``, not a ``QRunnable`` subclass, so no
+    shiboken wrapper (deleted by the pool on its thread) is part of the job's lifetime: with the
+    subclass, while the collector still ran on pool threads, its ``__dict__`` was seen emptied
+    under a running ``run`` ("'_Job' object has no attribute '_relay'"; not explained further).
 
     The callable, the progress and the outcome are reachable only through ``box``, a list the
     Operation shares and empties on the UI thread when it delivers. So whatever they reference
