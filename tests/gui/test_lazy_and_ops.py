@@ -168,3 +168,66 @@ def test_result_for_a_destroyed_owner_is_dropped(qtbot, ctx):
     gate.set()
     with qtbot.waitSignal(op.sig_finished, timeout=5000):
         pass  # no "Signal source has been deleted" from the callback
+
+
+def _probe(destroyed_in: list[str]):
+    """A parentless Qt object that records the thread it is destroyed on."""
+    from PySide6.QtCore import QObject, Qt
+
+    probe = QObject()
+    probe.destroyed.connect(
+        lambda *_a: destroyed_in.append(threading.current_thread().name),
+        Qt.ConnectionType.DirectConnection,
+    )
+    return probe
+
+
+def test_garbage_holding_qt_objects_is_never_collected_on_a_pool_thread(qtbot, ctx):
+    """The segfault cancelling a sync: Python's cyclic collector ran on a pool thread (a job
+    allocating — keyring's backend scan in the sync round), freed a cycle of a closed window's
+    Qt objects there, and the UI thread then crashed in ``QObject::~QObject``. While a job runs
+    automatic collection is off and the UI thread collects; this test failed (the probe died on
+    the pool thread) before."""
+    import gc
+
+    qtbot.waitUntil(gc.isenabled, timeout=5000)  # jobs of earlier tests have ended
+    gc.collect()
+    destroyed_in: list[str] = []
+    for _ in range(20):  # cycles holding parentless Qt objects, unreachable, not yet collected
+        cycle: list[object] = [_probe(destroyed_in)]
+        cycle.append(cycle)
+    del cycle
+
+    def allocate(progress):  # what any job does: allocate, so generations fill up
+        junk = [[i] for i in range(200_000)]
+        return len(junk)
+
+    op = ctx.ops.run(allocate, write=False)
+    with qtbot.waitSignal(op.sig_finished, timeout=10000):
+        pass
+    qtbot.waitUntil(lambda: gc.isenabled(), timeout=5000)  # back on once no job runs
+    gc.collect()
+    assert destroyed_in == [threading.main_thread().name] * 20
+
+
+def test_what_a_job_holds_is_released_on_the_ui_thread(qtbot, ctx):
+    """The callable (with the widgets its closure holds) and the outcome are let go on the UI
+    thread, never by the pool thread after the call — a Qt object freed there is destroyed on
+    the wrong thread."""
+    destroyed_in: list[str] = []
+    for n in range(30):
+        probe = _probe(destroyed_in)
+        failing = n % 2 == 1
+
+        def job(progress, probe=probe, failing=failing):
+            if failing:
+                raise ValueError(probe.objectName())
+            return [probe]
+
+        op = ctx.ops.run(job, on_error=lambda exc: True, write=False)
+        del probe, job
+        with qtbot.waitSignal(op.sig_finished, timeout=5000):
+            pass
+        del op
+        qtbot.waitUntil(lambda n=n: len(destroyed_in) == n + 1, timeout=5000)
+    assert set(destroyed_in) == {threading.main_thread().name}

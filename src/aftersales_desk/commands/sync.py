@@ -135,6 +135,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     "Conflict in {table} {row} field {field}: kept {kept}, other value {lost}"
                 ).format(table=c.tbl, row=c.pk, field=c.col, kept=c.kept_value, lost=c.lost_value)
             )
+        shared = result.shared
+        if shared.sent or shared.added or shared.closed:
+            print(
+                _(
+                    "Conflicts shared with the branch's other desks: {sent} resolutions sent, "
+                    "{added} new here, {closed} closed by another desk."
+                ).format(sent=shared.sent, added=shared.added, closed=shared.closed)
+            )
         for q in result.quarantined:
             print(
                 _("Set aside: {table} {row}: {reason}").format(

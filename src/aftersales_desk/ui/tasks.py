@@ -8,13 +8,16 @@ the UI thread through a queued signal.
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from aftersales_desk.errors import Cancelled, UserError
@@ -35,34 +38,117 @@ def _alive(*things: object) -> bool:
     return True
 
 
+class _UiThreadCollector:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate when a
+    generation is full — often a pool thread running a job. A cycle it frees there may hold Qt
+    objects of the UI thread (a closed window's controller and its ``Ops``, a relay, a dialog),
+    which are then destroyed on the pool thread while the UI thread delivers their events or
+    deletes them itself: a crash in ``QObject::~QObject`` at random (seen cancelling a sync).
+
+    So while any job runs, automatic collection is off and a UI-thread timer collects instead,
+    generation by generation as the automatic collector would; when no job runs, automatic
+    collection is back on (if it was on before). Jobs count themselves in on the UI thread and
+    out at the very end of their pool-thread call.
+    """
+
+    INTERVAL_MS = 250
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_enabled = False
+        self._timer: QTimer | None = None
+
+    def job_started(self) -> None:
+        with self._lock:
+            first = self._running == 0
+            self._running += 1
+        if first and (self._timer is None or not self._timer.isActive()):
+            self._was_enabled = gc.isenabled()
+            gc.disable()
+            self._timer_for_app().start()
+
+    def job_ended(self) -> None:  # on the pool thread, as its last step
+        with self._lock:
+            self._running -= 1
+
+    def _timer_for_app(self) -> QTimer:
+        if self._timer is None or not shiboken6.isValid(self._timer):
+            self._timer = QTimer(QCoreApplication.instance())
+            self._timer.setInterval(self.INTERVAL_MS)
+            self._timer.timeout.connect(self.tick)
+        return self._timer
+
+    def tick(self) -> None:
+        """On the UI thread: collect what the automatic collector would have collected."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if thresholds[generation] and counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                break
+        with self._lock:
+            idle = self._running == 0
+        if idle and self._timer is not None:
+            self._timer.stop()
+            if self._was_enabled:
+                gc.enable()
+
+
+_collector = _UiThreadCollector()
+
+
 class _Relay(QObject):
-    sig_progress = Signal(int, int, str)
-    sig_done = Signal(object)
-    sig_failed = Signal(object, str)
+    """Carries a job's progress and its end from the pool thread to the UI thread. One per
+    ``Ops`` and its child: a pool thread never holds the last reference to it, so it is never
+    destroyed off the UI thread (a parentless relay per call was: the pool thread dropped the
+    last reference after the call, deleting the QObject there while the UI thread still
+    delivered its queued signals — a crash at random)."""
+
+    sig_progress = Signal(int, int, int, str)  # job, done, total, label
+    sig_finished = Signal(int)  # job
 
 
 class _QtProgress(Progress):
-    def __init__(self, relay: _Relay) -> None:
+    def __init__(self, relay: _Relay, job: int) -> None:
         super().__init__()
-        self._relay = relay
+        self._relay, self._job = relay, job
 
     def report(self, done: int, total: int | None, label: str) -> None:
-        self._relay.sig_progress.emit(done, total or 0, label)
+        self._relay.sig_progress.emit(self._job, done, total or 0, label)
 
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[Progress], Any], relay: _Relay, progress: Progress) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._fn, self._relay, self._progress = fn, relay, progress
+class _Job:
+    """Runs ``box[0](box[1])`` on a pool thread and appends the outcome to ``box``.
 
-    def run(self) -> None:
+    A plain callable handed to ``QThreadPool.start``, not a ``QRunnable`` subclass, so no
+    shiboken wrapper (deleted by the pool on its thread) is part of the job's lifetime: with the
+    subclass, while the collector still ran on pool threads, its ``__dict__`` was seen emptied
+    under a running ``run`` ("'_Job' object has no attribute '_relay'"; not explained further).
+
+    The callable, the progress and the outcome are reachable only through ``box``, a list the
+    Operation shares and empties on the UI thread when it delivers. So whatever they reference
+    (widgets in a closure, a bound method's object, an exception's frames) is released on the UI
+    thread: Python frees an object in the thread that drops its last reference, and a Qt object
+    must not be destroyed outside its own thread. The job keeps no local of its own to any of
+    them once it has signalled the end.
+    """
+
+    __slots__ = ("_box", "_job", "_relay")
+
+    def __init__(self, box: list[Any], relay: _Relay, job: int) -> None:
+        self._box, self._relay, self._job = box, relay, job
+
+    def __call__(self) -> None:
+        box = self._box
         try:
-            result = self._fn(self._progress)
-        except BaseException as exc:  # reported on the UI thread
-            self._relay.sig_failed.emit(exc, traceback.format_exc())
-        else:
-            self._relay.sig_done.emit(result)
+            box.append((True, box[0](box[1])))
+        except BaseException:  # reported on the UI thread
+            box.append((False, (sys.exc_info()[1], traceback.format_exc())))
+        # the exception handled above is released here, still held by the box
+        try:
+            self._relay.sig_finished.emit(self._job)
+        finally:
+            _collector.job_ended()
 
 
 class Operation(QObject):
@@ -83,16 +169,14 @@ class Operation(QObject):
         cancellable: bool,
     ) -> None:
         super().__init__(ops)
-        self._ops, self._fn, self._parent = ops, fn, parent
+        self._ops, self._parent = ops, parent
         self._on_success, self._on_error, self._changes = on_success, on_error, changes
-        self._relay = _Relay()
-        self.progress = _QtProgress(self._relay)
+        self._job = ops._next_job()
+        self.progress = _QtProgress(ops._relay, self._job)
+        self._box: list[Any] = [fn, self.progress]  # + the outcome, appended by the job
         self._dialog: QProgressDialog | None = None
         self._label = label
         self._cancellable = cancellable
-        self._relay.sig_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self._relay.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        self._relay.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self.done = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -100,8 +184,20 @@ class Operation(QObject):
     def start(self, pool: QThreadPool) -> Operation:
         if self._label is not None:
             QTimer.singleShot(SHOW_PROGRESS_AFTER_MS, self._show_dialog)
-        pool.start(_Job(self._fn, self._relay, self.progress))
+        self._ops._running[self._job] = self
+        _collector.job_started()
+        pool.start(_Job(self._box, self._ops._relay, self._job))
         return self
+
+    def _finished(self) -> None:
+        """The job ended (UI thread): take the outcome out of the box and deliver it."""
+        box, self._box = self._box, []
+        ok, outcome = box[2]
+        box.clear()  # the callable and the outcome are released here, on the UI thread
+        if ok:
+            self._on_done(outcome)
+        else:
+            self._on_failed(*outcome)
 
     def _show_dialog(self) -> None:
         if self.done or self._label is None:
@@ -120,7 +216,7 @@ class Operation(QObject):
         dlg.show()
         self._dialog = dlg
 
-    def _on_progress(self, done: int, total: int, label: str) -> None:
+    def on_progress(self, done: int, total: int, label: str) -> None:
         if self._dialog is not None:
             self._dialog.setMaximum(total)
             self._dialog.setValue(min(done, total) if total else 0)
@@ -192,6 +288,25 @@ class Ops(QObject):
         self.writer.setMaxThreadCount(1)
         self.readers = QThreadPool(self)
         self.readers.setMaxThreadCount(2)
+        self._relay = _Relay(self)
+        self._relay.sig_progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
+        self._relay.sig_finished.connect(self._finished, Qt.ConnectionType.QueuedConnection)
+        self._running: dict[int, Operation] = {}  # held until delivered
+        self._jobs = 0
+
+    def _next_job(self) -> int:
+        self._jobs += 1
+        return self._jobs
+
+    def _progress(self, job: int, done: int, total: int, label: str) -> None:
+        op = self._running.get(job)
+        if op is not None:
+            op.on_progress(done, total, label)
+
+    def _finished(self, job: int) -> None:
+        op = self._running.pop(job, None)
+        if op is not None:
+            op._finished()
 
     def run(
         self,

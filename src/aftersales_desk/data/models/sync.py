@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aftersales_desk.data.base import Base, IdMixin
@@ -75,7 +75,10 @@ class SyncConflict(IdMixin, Base):
 
     __tablename__ = "sync_conflicts"
     __audited__ = False
-    __table_args__ = (Index("ix_sync_conflicts_open", "resolved", "at"),)
+    __table_args__ = (
+        Index("ix_sync_conflicts_open", "resolved", "at"),
+        Index("ix_sync_conflicts_central_id", "central_id", unique=True),
+    )
 
     at: Mapped[datetime] = mapped_column(default=utcnow)
     tbl: Mapped[str] = mapped_column(String(64))
@@ -90,6 +93,9 @@ class SyncConflict(IdMixin, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by: Mapped[str | None] = mapped_column(String(80), default=None)
     resolution: Mapped[str | None] = mapped_column(String(8), default=None)
+    # central's sync_conflicts.id: the same conflict on every desk of the branch; a resolution
+    # is sent to central by it and a resolution made elsewhere closes it here (docs/sync.md)
+    central_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class SyncQuarantine(IdMixin, Base):

@@ -74,6 +74,12 @@ SYNC_DDL = [
         tbl text NOT NULL, pk text NOT NULL, col text NOT NULL,
         kept_value jsonb, lost_value jsonb, kept_hlc text NOT NULL, lost_hlc text NOT NULL,
         device_id text NOT NULL, batch_no integer NOT NULL)""",
+    # the reviewer's decision, set by the desk that resolved it (services/sync/conflict_share.py)
+    """ALTER TABLE sync_conflicts ADD COLUMN IF NOT EXISTS resolved_at timestamptz,
+        ADD COLUMN IF NOT EXISTS resolved_by text, ADD COLUMN IF NOT EXISTS resolution text,
+        ADD COLUMN IF NOT EXISTS resolved_device text""",
+    """CREATE INDEX IF NOT EXISTS ix_sync_conflicts_open ON sync_conflicts (branch_id, id)
+        WHERE resolved_at IS NULL""",
     """CREATE TABLE IF NOT EXISTS sync_quarantine (
         id bigserial PRIMARY KEY, branch_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now(),
         device_id text NOT NULL, batch_no integer NOT NULL,
@@ -86,7 +92,8 @@ SYNC_TABLE_GRANTS = {
     "sync_changes": "SELECT, INSERT",
     "sync_batches": "SELECT, INSERT",
     "sync_row_clocks": "SELECT, INSERT, UPDATE",
-    "sync_conflicts": "SELECT, INSERT",
+    # a branch may mark its own conflicts resolved (RLS: its branch), never change their values
+    "sync_conflicts": "SELECT, INSERT, UPDATE (resolved_at, resolved_by, resolution, resolved_device)",
     "sync_quarantine": "SELECT, INSERT",
 }
 
@@ -468,6 +475,7 @@ class Conflict:
     lost_value: Any
     kept_hlc: str
     lost_hlc: str
+    id: int | None = None  # central's sync_conflicts.id (None when read back for a replay)
 
 
 @dataclass
@@ -1063,7 +1071,8 @@ def _record_conflict(
 ) -> None:
     cur.execute(
         "INSERT INTO sync_conflicts (branch_id, tbl, pk, col, kept_value, lost_value, kept_hlc, "
-        "lost_hlc, device_id, batch_no) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "lost_hlc, device_id, batch_no) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "RETURNING id",
         (
             branch,
             c.tbl,
@@ -1077,6 +1086,7 @@ def _record_conflict(
             batch_no,
         ),
     )
+    c.id = int(cur.fetchone()[0])
 
 
 # --- pulling ----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.errors import DatabaseError, RefusedError, UsageError
 from aftersales_desk.i18n import _
 from aftersales_desk.services.auth import require
-from aftersales_desk.services.sync import PROTOCOL_VERSION, central, pull_orphans
+from aftersales_desk.services.sync import PROTOCOL_VERSION, central, conflict_share, pull_orphans
 
 BATCH_SIZE = 5000
 PAGE_SIZE = 5000
@@ -58,6 +58,8 @@ class SyncResult:
     conflicts: list[central.Conflict] = field(default_factory=list)
     quarantined: list[central.Quarantined] = field(default_factory=list)
     skewed: bool = False
+    # conflicts shared with the branch's other desks this round (conflict_share.share)
+    shared: conflict_share.Shared = field(default_factory=conflict_share.Shared)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class SyncResult:
             "conflicts": [c.__dict__ for c in self.conflicts],
             "quarantined": [q.__dict__ for q in self.quarantined],
             "clock_skew": self.skewed,
+            "conflicts_shared": self.shared.__dict__,
         }
 
 
@@ -222,7 +225,7 @@ def _store_results(
     for c in conflicts:
         cur.execute(
             "INSERT INTO sync_conflicts (id, at, tbl, pk, col, kept_value, lost_value, kept_hlc, "
-            "lost_hlc, resolved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "lost_hlc, resolved, central_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (
                 uuid.uuid4().hex,
                 now,
@@ -233,6 +236,7 @@ def _store_results(
                 json.dumps(c.lost_value, ensure_ascii=False),
                 c.kept_hlc,
                 c.lost_hlc,
+                c.id,
             ),
         )
     for q in quarantined:
@@ -828,6 +832,8 @@ def sync(
         with central_errors():
             push(db, conn, result, revision=revision, device=device)
             pull(db, conn, result, revision=revision, progress=progress)
+            # hook (issue 9): resolutions to and from the branch's other desks
+            result.shared = conflict_share.share(db, conn)
     finally:
         if connection is None:
             conn.close()

@@ -297,7 +297,7 @@ class SyncController(QObject):
             )
         self.render()
         self.schedule()
-        if result.pulled or result.pushed:
+        if result.pulled or result.pushed or result.shared.added or result.shared.closed:
             self.ctx.ops.sig_changes_applied.emit(ALL_AREAS)
         self.sig_finished.emit(True)
 
