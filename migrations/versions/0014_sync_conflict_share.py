@@ -1,6 +1,6 @@
-"""sync fix: a device's conflict row knows central's conflict id (resolutions shared by the branch)
+"""sync conflict share: a device's conflict row knows central's conflict id (resolutions shared by the branch)
 
-Revision ID: 0017_sync_fix
+Revision ID: 0014_sync_conflict_share
 Revises: 0013_sync_window
 Create Date: 2026-11-23 16:40:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_sync_fix"
+revision: str = "0014_sync_conflict_share"
 down_revision: str | None = "0013_sync_window"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
