@@ -18,14 +18,11 @@ Scale: ``BENCH_CENTRAL_PARTS`` (default 20,000), ``BENCH_CENTRAL_DOCS`` (default
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench.bench_sync import _start_cluster, _url
+from bench.bench_sync import _url, central_cluster
 from bench.common import header, measure, report
 
 PARTS = int(os.environ.get("BENCH_CENTRAL_PARTS", "20000"))
@@ -235,28 +232,13 @@ def _bench_compact(url: str) -> bool:
 
 
 def main() -> bool:
-    import psycopg
-
-    from aftersales_desk.services.sync import central
-
     header(f"central: import {PARTS} parts, gaps over {DOCS} documents, compact {CHANGES}")
-    root = Path(tempfile.mkdtemp(prefix="asd-bench-pg-"))
-    folder = Path(tempfile.mkdtemp(prefix="asd-bench-central-"))
-    port, stop, _data = _start_cluster(root)
     ok = True
-    try:
-        with psycopg.connect(_url(port, db="postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
+    with central_cluster("central") as (port, folder, _creds):
         url = _url(port)
-        central.init(url)
-        central.add_branch(url, "BJ01")
         ok &= _bench_import(url, folder)
         ok &= _bench_gaps(url)
         ok &= _bench_compact(url)
-    finally:
-        subprocess.run(stop, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
     return ok
 
 

@@ -26,7 +26,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.common import header, measure, report
 
@@ -65,6 +67,29 @@ def _start_cluster(root: Path) -> tuple[int, list[str], Path]:
 
 def _url(port: int, user: str = "postgres", pw: str = PW, db: str = "bench") -> str:
     return f"postgresql://{user}:{pw}@127.0.0.1:{port}/{db}?sslmode=disable"
+
+
+@contextlib.contextmanager
+def central_cluster(name: str) -> Iterator[tuple[int, Path, Any]]:
+    """A throwaway PostgreSQL with a central database ``bench`` set up (``central init``) and
+    branch BJ01 added; yields its port, a scratch folder and BJ01's credentials, and removes
+    all of it afterwards."""
+    import psycopg
+
+    from aftersales_desk.services.sync import central
+
+    root = Path(tempfile.mkdtemp(prefix="asd-bench-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"asd-bench-{name}-"))
+    port, stop, _data = _start_cluster(root)
+    try:
+        with psycopg.connect(_url(port, db="postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        central.init(_url(port))
+        yield port, folder, central.add_branch(_url(port), "BJ01")
+    finally:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _desk(folder: Path, name: str) -> Path:
@@ -370,35 +395,24 @@ def _bench_push(folder: Path, port: int, login_url: str) -> bool:
 
 
 def main() -> bool:
-    from aftersales_desk.services.sync import central
+    import psycopg
+
+    from aftersales_desk.data import sync_capture as cap
 
     header(f"sync: {ROWS} rows download, {PUSH} changes push")
-    root = Path(tempfile.mkdtemp(prefix="asd-bench-pg-"))
-    folder = Path(tempfile.mkdtemp(prefix="asd-bench-sync-"))
-    port, stop, _data = _start_cluster(root)
     ok = True
-    try:
-        import psycopg
-
-        with psycopg.connect(_url(port, db="postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        central.init(_url(port))
-        creds = central.add_branch(_url(port), "BJ01")
+    with central_cluster("sync") as (port, folder, creds):
         login = _url(port, creds.role, creds.password)
         ok &= _bench_capture(folder)
         desk = _desk(folder, "A")
         # no-op sync at 10k rows of log, then at ROWS
-        import psycopg as _pg
-
-        from aftersales_desk.data import sync_capture as cap
-
         _fill_log(_url(port), cap.branch_uuid("BJ01"), 10_000)
         small = _bench_noop(desk, login, "10k-row change log")
         if DOWNLOAD:
             ok &= _bench_download(folder, port, login)
         else:
             _fill_log(_url(port), cap.branch_uuid("BJ01"), ROWS - 10_000)
-            with _pg.connect(_url(port), autocommit=True) as conn:
+            with psycopg.connect(_url(port), autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")  # as autovacuum would have by then
         large = _bench_noop(desk, login, f"{ROWS}-row change log")
         ok &= report(
@@ -406,11 +420,6 @@ def main() -> bool:
             baseline_name="at 10k", max_ratio=1.5,
         )  # fmt: skip
         ok &= _bench_push(folder, port, login)
-        del _pg
-    finally:
-        subprocess.run(stop, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
     return ok
 
 
