@@ -14,6 +14,7 @@ from aftersales_desk.services.counts import CountScope, StockCounts
 from aftersales_desk.services.documents import DocumentService, LineInput
 from aftersales_desk.services.integrity import run_checks
 from aftersales_desk.services.settings import SettingsService
+from tests.integration.forked import run_forked
 from tests.parts_helpers import make_shop
 
 N_PARTS = 4
@@ -44,20 +45,7 @@ def _post_and_die(path, number: str, crash_at: int) -> None:
 
 
 def _child(path, number: str, crash_at: int) -> tuple[int, int]:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.dup2(w, 3)
-            _post_and_die(path, number, crash_at)
-        finally:
-            os._exit(99)
-    os.close(w)
-    with os.fdopen(r) as f:
-        out = f.read()
-    _pid, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), int(out or 0)
+    return run_forked(_post_and_die, path, number, crash_at)
 
 
 def _state(path) -> tuple[str, int, int, int, int]:

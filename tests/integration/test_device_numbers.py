@@ -29,6 +29,7 @@ from aftersales_desk.services.bootstrap import local_actor, open_database
 from aftersales_desk.services.callbacks import CallbackService, FormInput
 from aftersales_desk.services.integrity import run_checks
 from aftersales_desk.services.numbering import check_gapless
+from tests.integration.forked import run_forked
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -188,20 +189,7 @@ def _open_and_die(path: Path, customer_id: uuid.UUID, crash_at: int) -> None:
 
 
 def _child(path: Path, customer_id: uuid.UUID, crash_at: int) -> tuple[int, int]:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        try:
-            os.close(r)
-            os.dup2(w, 3)
-            _open_and_die(path, customer_id, crash_at)
-        finally:
-            os._exit(99)
-    os.close(w)
-    with os.fdopen(r) as f:
-        out = f.read()
-    _pid, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), int(out or 0)
+    return run_forked(_open_and_die, path, customer_id, crash_at)
 
 
 def _numbers(path: Path) -> tuple[list[str], int]:

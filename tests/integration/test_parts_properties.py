@@ -17,6 +17,7 @@ from aftersales_desk.services.integrity import run_checks
 from aftersales_desk.services.parts_catalog import PartsCatalog
 from aftersales_desk.services.settings import SettingsService
 from aftersales_desk.services.stock import check_balances
+from tests.integration.forked import run_forked
 from tests.parts_helpers import make_shop
 
 OPS = st.lists(
@@ -164,21 +165,7 @@ def _post_and_die(path, crash_at: int) -> None:
 
 
 def _child(path, crash_at: int) -> tuple[int, int]:
-    """Fork a process that posts (and maybe dies); returns (exit code, statements counted)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        try:
-            os.close(r)
-            os.dup2(w, 3)
-            _post_and_die(path, crash_at)
-        finally:
-            os._exit(99)
-    os.close(w)
-    with os.fdopen(r) as f:
-        out = f.read()
-    _pid, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), int(out or 0)
+    return run_forked(_post_and_die, path, crash_at)
 
 
 def _numbers(path):
