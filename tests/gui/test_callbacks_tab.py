@@ -152,7 +152,9 @@ def test_overdue_form_escalates_to_the_manager(qtbot, db, admin, make_actor):
             ctx = AppContext(db=db, actor=make_actor(role), ops=Ops())
             watcher = CallbackWatcher(ctx, window)
             _settle(qtbot, ctx)
-            text, tip = ctx.status.messages.get(ESCALATION_KEY, ("", ""))
+            text, tip = ctx.status.text(ESCALATION_KEY), ""
+            if sees:
+                tip = ctx.status.items[ESCALATION_KEY].tooltip
             assert bool(text) is sees
             if sees:
                 assert watcher.escalated == 1 and "刘经理" in tip and "1 days late" in tip

@@ -43,7 +43,7 @@ def scan(qtbot, edit, code):
 
 
 def arrived_message(ctx) -> str:
-    return ctx.status.messages.get("parts_arrived", ("", ""))[0]
+    return ctx.status.text("parts_arrived")
 
 
 def test_wait_receive_flag_and_issue_to_the_work_order(qtbot, tab, ctx, db, admin):
@@ -81,7 +81,9 @@ def test_wait_receive_flag_and_issue_to_the_work_order(qtbot, tab, ctx, db, admi
     assert waits.model.row(0).arrival_document == receive.number
     assert "1" in waits.lbl_summary.text()
     qtbot.waitUntil(lambda: "1" in arrived_message(ctx))
-    tooltip = ctx.status.messages["parts_arrived"][1]
+    posted = ctx.status.items["parts_arrived"]
+    tooltip = posted.tooltip
+    assert posted.tab == "parts" and "1" in posted.short
     assert wo.number in tooltip and "P0001" in tooltip
 
     # issue it to the work order from the list: the slip names the order and the missing pieces

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QToolButton
 
 from aftersales_desk.domain.roles import Role
 from aftersales_desk.i18n import set_language
@@ -155,3 +155,37 @@ def test_audit_dialog_filters(qtbot, ctx):
     assert all(dlg.model.row(i).entity == "users" for i in range(dlg.model.rowCount()))
     dlg.view.selectRow(0)
     assert "After:" in dlg.detail.toPlainText()
+
+
+def test_status_messages_shorten_to_fit_and_open_their_tab(qtbot, ctx):
+    from aftersales_desk.ui.main_window import MainWindow
+    from aftersales_desk.ui.status import Level
+
+    win = MainWindow(ctx, branch_name="北京朝阳汽车4S店")
+    qtbot.addWidget(win)
+    win.resize(1600, 700)
+    win.show()
+    long = "Parts arrived for 12 waiting work orders, and a long explanation " * 2
+    ctx.status.post("a", long, "rows…", short="Parts in: 12", tab="parts", level=Level.GOOD)
+    ctx.status.post("b", "⚠ Overdue duties: 3", short="⚠ Duties: 3", tab="schedule")
+    button = win.findChild(QToolButton, "status_a")
+    assert button.text() == long and button.toolTip().startswith("rows…")
+    win.resize(900, 700)  # too narrow for both in full: the one that saves most goes short
+    qtbot.waitUntil(lambda: button.text() == "Parts in: 12")
+    assert button.toolTip().startswith(long)
+    assert win.findChild(QToolButton, "status_b").text() == "⚠ Overdue duties: 3"
+    assert win.tabs.currentWidget() is not win._lazy["parts"]
+    button.click()
+    assert win.tabs.currentWidget() is win._lazy["parts"]
+    ctx.status.clear("a")
+    assert not button.isVisible()
+
+
+def test_shorten_picks_the_biggest_savings_until_the_rest_fits():
+    from aftersales_desk.ui.status import shorten
+
+    widths = {"a": (300, 100), "b": (200, 50), "c": (150, None)}
+    assert shorten(widths, 700) == set()
+    assert shorten(widths, 600) == {"a"}  # 650 → 450
+    assert shorten(widths, 400) == {"a", "b"}  # 450 → 300
+    assert shorten(widths, 100) == {"a", "b"}  # nothing else can shrink

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -20,7 +21,14 @@ from PySide6.QtWidgets import (
 from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import _
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.status import Level, StatusItem, shorten
 from aftersales_desk.ui.tabs import TabSpec, available_tabs
+
+_LEVEL_STYLE = {
+    Level.INFO: "",
+    Level.GOOD: "QToolButton { color: #1b5e20; font-weight: bold; }",
+    Level.ALERT: "QToolButton { color: #b00020; font-weight: bold; }",
+}
 
 
 class _LazyTab(QWidget):
@@ -162,24 +170,79 @@ class MainWindow(QMainWindow):
         self.lbl_sync = self.sync.widget  # state, changes to send, conflicts; click: review
         sb.addWidget(self.lbl_identity)
         sb.addPermanentWidget(self.lbl_sync)
-        self._posted: dict[str, QLabel] = {}
+        self._posted: dict[str, QToolButton] = {}
         self.ctx.status.sig_changed.connect(self.on_status_posted)
 
     def closeEvent(self, event) -> None:
         self.sync.close()
         super().closeEvent(event)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
+
     # --- slots ----------------------------------------------------------------------------------
-    def on_status_posted(self, key: str, text: str, tooltip: str) -> None:
-        """A tab's message (``ctx.status.post``): one label per key, hidden when empty."""
-        label = self._posted.get(key)
-        if label is None:
-            label = self._posted[key] = QLabel()
-            label.setObjectName(f"status_{key}")
-            self.statusBar().addPermanentWidget(label)
-        label.setText(text)
-        label.setToolTip(tooltip)
-        label.setVisible(bool(text))
+    def on_status_posted(self, key: str) -> None:
+        """A tab's message (``ctx.status.post``): one button per key, hidden when empty; a
+        click opens the tab the message is about."""
+        button = self._posted.get(key)
+        if button is None:
+            button = self._posted[key] = QToolButton()
+            button.setObjectName(f"status_{key}")
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.clicked.connect(lambda _checked=False, k=key: self._open_status_tab(k))
+            self.statusBar().addPermanentWidget(button)
+        item = self.ctx.status.items[key]
+        button.setStyleSheet(_LEVEL_STYLE[item.level])
+        button.setVisible(bool(item.text))
+        self._fit_status()
+
+    def _open_status_tab(self, key: str) -> None:
+        tab = self.ctx.status.items[key].tab
+        if tab in self._lazy:
+            self.show_tab(tab)
+
+    def _fit_status(self) -> None:
+        """Every message in full when the bar has the width; otherwise the messages that save
+        most switch to their short form (the full text goes to the tooltip) until they fit."""
+        shown = [
+            (key, button, self.ctx.status.items[key])
+            for key, button in self._posted.items()
+            if self.ctx.status.items[key].text
+        ]
+        if not shown:
+            return
+        metrics = self.statusBar().fontMetrics()
+        bold_font = QFont(self.statusBar().font())
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)
+
+        def width(item: StatusItem, text: str) -> int:
+            return (metrics if item.level is Level.INFO else bold).horizontalAdvance(text) + pad
+
+        room = (
+            self.statusBar().width()
+            - self.lbl_sync.sizeHint().width()
+            - metrics.horizontalAdvance(self.lbl_identity.text()[:24])
+        )
+        pad = metrics.horizontalAdvance("MM") + 8  # button margins and the bar's spacing
+        use_short = shorten(
+            {
+                key: (width(item, item.text), width(item, item.short) if item.short else None)
+                for key, _b, item in shown
+            },
+            room,
+        )
+        for key, button, item in shown:
+            short = key in use_short
+            button.setText((item.short if short else item.text).replace("&", "&&"))
+            tip = "\n".join(x for x in (item.text if short else "", item.tooltip) if x)
+            if item.tab in self._lazy:
+                tip += ("\n" if tip else "") + _("Click to open {tab}.").format(
+                    tab=_(self._lazy[item.tab].spec.title)
+                )
+            button.setToolTip(tip)
 
     def on_backup(self) -> None:
         from aftersales_desk.data.backup import backup_file, timestamped_backup_path

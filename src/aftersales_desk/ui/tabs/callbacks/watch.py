@@ -13,6 +13,7 @@ from aftersales_desk.domain.roles import Permission
 from aftersales_desk.i18n import _
 from aftersales_desk.services.callbacks import CallbackService, Counts, FormRow
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.status import Level
 
 QUEUE_KEY = "callbacks_due"
 ESCALATION_KEY = "callbacks_escalated"
@@ -66,14 +67,17 @@ class CallbackWatcher(QObject):
         self._busy = False
         if state.counts is not None:
             c = state.counts
-            text = (
-                _("Callbacks: {due} due today, {overdue} overdue").format(
-                    due=c.today, overdue=c.overdue
+            if c.today or c.overdue:
+                self.ctx.status.post(
+                    QUEUE_KEY,
+                    _("Callbacks: {due} due today, {overdue} overdue").format(
+                        due=c.today, overdue=c.overdue
+                    ),
+                    short=_("Calls {due} · late {overdue}").format(due=c.today, overdue=c.overdue),
+                    tab="callbacks",
                 )
-                if c.today or c.overdue
-                else ""
-            )
-            self.ctx.status.post(QUEUE_KEY, text)
+            else:
+                self.ctx.status.clear(QUEUE_KEY)
         n = len(state.overdue_forms)
         self.escalated = n
         if n:
@@ -83,7 +87,14 @@ class CallbackWatcher(QObject):
                 + _("{days} days late").format(days=f.overdue_days)
                 for f in state.overdue_forms[:15]
             )
-            self.ctx.status.post(ESCALATION_KEY, f"<b style='color:#b00020'>{text}</b>", tip)
+            self.ctx.status.post(
+                ESCALATION_KEY,
+                text,
+                tip,
+                short=_("⚠ Forms late: {n}").format(n=n),
+                tab="callbacks",
+                level=Level.ALERT,
+            )
         else:
-            self.ctx.status.post(ESCALATION_KEY, "")
+            self.ctx.status.clear(ESCALATION_KEY)
         self.sig_checked.emit(state)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from aftersales_desk.i18n import _
 from aftersales_desk.services.part_waits import PartWaits, WaitRow
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.status import Level
 
 STATUS_KEY = "parts_arrived"
 INTERVAL_MS = 60_000
@@ -68,9 +69,16 @@ class ArrivalsWatcher(QObject):
                 )
                 for r in rows
             ) + ("\n…" if n > len(rows) else "")
-            self.ctx.status.post(STATUS_KEY, f"<b style='color:#1b5e20'>{text}</b>", tip)
+            self.ctx.status.post(
+                STATUS_KEY,
+                text,
+                tip,
+                short=_("Parts in: {n}").format(n=n),
+                tab="parts",
+                level=Level.GOOD,
+            )
         else:
-            self.ctx.status.post(STATUS_KEY, "")
+            self.ctx.status.clear(STATUS_KEY)
         self.count = n
         self.sig_arrived.emit(n)
         if self._again:

@@ -14,6 +14,7 @@ from aftersales_desk.i18n import _
 from aftersales_desk.services.schedule import AgendaItem, ScheduleService
 from aftersales_desk.services.service_clocks import ClockSummary, ServiceClockService
 from aftersales_desk.ui.context import AppContext
+from aftersales_desk.ui.status import Level
 from aftersales_desk.ui.tabs.schedule.clocks import step_text
 
 STATUS_KEY = "schedule_overdue"
@@ -77,9 +78,16 @@ class OverdueWatcher(QObject):
             tip = "\n".join(f"{i.due_at:%m-%d %H:%M}  {i.title}" for i in items[:15]) + (
                 "\n…" if n > 15 else ""
             )
-            self.ctx.status.post(STATUS_KEY, f"<b style='color:#b00020'>{text}</b>", tip)
+            self.ctx.status.post(
+                STATUS_KEY,
+                text,
+                tip,
+                short=_("⚠ Duties: {n}").format(n=n),
+                tab="schedule",
+                level=Level.ALERT,
+            )
         else:
-            self.ctx.status.post(STATUS_KEY, "")
+            self.ctx.status.clear(STATUS_KEY)
         if n > self.count:
             self._notify(items)
         self.count = n
@@ -87,9 +95,10 @@ class OverdueWatcher(QObject):
 
     def show_clocks(self, summary: ClockSummary | None) -> None:
         n = summary.overdue if summary else 0
-        parts, tips = [], []
+        parts, shorts, tips = [], [], []
         if n:
             parts.append(_("⚠ Service clocks overdue: {n}").format(n=n))
+            shorts.append(_("⚠ Clocks: {n}").format(n=n))
             tips += [
                 _("{number} {customer}: {step} overdue").format(
                     number=r.number,
@@ -104,17 +113,22 @@ class OverdueWatcher(QObject):
                     n=summary.escalated, missing=summary.without_reason
                 )
             )
+            shorts.append(_("Over limit: {n}").format(n=summary.escalated))
             tips += [
                 f"{r.number} {r.customer_name}: {r.escalation_reason or _('no reason yet')}"
                 for r in summary.escalated_rows
             ]
         if parts:
-            text = "  ".join(parts)
             self.ctx.status.post(
-                CLOCKS_KEY, f"<b style='color:#b00020'>{text}</b>", "\n".join(tips)
+                CLOCKS_KEY,
+                "  ".join(parts),
+                "\n".join(tips),
+                short=" · ".join(shorts),
+                tab="schedule",
+                level=Level.ALERT,
             )
         else:
-            self.ctx.status.post(CLOCKS_KEY, "")
+            self.ctx.status.clear(CLOCKS_KEY)
         if n > self.clock_count and summary is not None:
             self.show_tray_message(
                 _("Service clocks overdue"),
