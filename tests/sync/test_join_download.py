@@ -216,3 +216,41 @@ def test_apsw_opens_the_scratch_file_only_while_no_sqlite3_connection_has_it(
         assert client._device(client._raw(uow))
     other.dispose()
     a.close()
+
+
+def test_snapshot_times_completed_by_the_desk_are_the_wire_form(
+    pg_cluster: Cluster, central_url: str
+):
+    """A time leaves central as PostgreSQL's ISO text (trailing zeros of the fraction dropped);
+    the desk's INSERT completes it: exactly ``_pg_wire``'s 26 characters, NULL stays NULL, in
+    SQLite (both libraries) and in Python (a row set aside)."""
+    import sqlite3
+
+    import apsw
+
+    times = [
+        "2026-11-23 08:00:00+00",
+        "2026-11-23 08:00:00.5+00",
+        "2026-11-23 08:00:00.000001+00",
+        "2026-11-23 08:00:00.100000+00",
+        "2026-11-23 08:00:00.123456+08",
+        "1999-12-31 23:59:59.99999+00",
+        "0999-01-01 00:00:00.01+00",
+        None,
+    ]
+    with psycopg.connect(central_url) as conn:
+        conn.execute("SET TimeZone = 'Asia/Shanghai'")  # the session's zone must not matter
+        conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        rows = conn.execute(
+            f"SELECT {central._pg_snapshot_text('t', 'datetime')}, "
+            f"{central._pg_wire('t', 'datetime')} FROM unnest(%s::timestamptz[]) t",
+            (times,),
+        ).fetchall()
+    assert rows[0][0] == "2026-11-23 08:00:00" and rows[-1] == (None, None)
+    sql = "SELECT " + client.WIRE_DATETIME_SQL.format(p="?1")
+    apsw_conn = apsw.Connection(":memory:")
+    for sent, wire in rows:
+        assert sqlite3.connect(":memory:").execute(sql, (sent,)).fetchone()[0] == wire
+        assert apsw_conn.execute(sql, (sent,)).fetchall()[0][0] == wire
+        assert client.wire_datetime(sent) == wire
+        assert wire is None or len(wire) == 26

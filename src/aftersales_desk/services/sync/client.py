@@ -567,6 +567,22 @@ def _prefetched(chunks: Iterator[list[Any]], depth: int = 2) -> Iterator[list[An
         worker.join()
 
 
+# A snapshot's time as PostgreSQL writes it (ISO, the fraction without its trailing zeros:
+# ``central._pg_snapshot_text``) completed to the wire form as the row is stored:
+# 'YYYY-MM-DD HH:MM:SS' + '.000000', or the fraction padded to 6 digits; NULL stays NULL, a
+# value already whole (26 characters) stays as it is.
+WIRE_DATETIME_SQL = (
+    "CASE WHEN length({p}) = 19 THEN {p} || '.000000' ELSE substr({p} || '00000', 1, 26) END"
+)
+
+
+def wire_datetime(value: str | None) -> str | None:
+    """``WIRE_DATETIME_SQL`` in Python (for a row set aside, which is kept in the wire form)."""
+    if value is None:
+        return None
+    return value + ".000000" if len(value) == 19 else (value + "00000")[:26]
+
+
 def _loader_cursor(connection: Any) -> Any:
     """The snapshot loader's cursor on its apsw connection (a test hook, as ``_raw`` is for the
     program's connections: tests/sync/test_join_download.py counts its statements)."""
@@ -585,6 +601,7 @@ class _SnapshotLoader:
     def __init__(self, cur: Any) -> None:
         self.cur = cur
         self.rows = 0
+        self.times: list[int] = []  # positions of the time columns of the table being loaded
         self.indexes: list[str] = []
         self.refused: list[central.Quarantined] = []
         self.have: dict[str, set[str]] = {}
@@ -617,7 +634,14 @@ class _SnapshotLoader:
             self.cur.execute(f'DROP INDEX "{name}"')
             self.indexes.append(sql)
         collist = ", ".join(f'"{n}"' for n in [*names, *extra])
-        values = ", ".join(["?"] * len(names) + list(extra.values()))
+        self.times = [k for k, n in enumerate(names) if kinds[n] == "datetime"]
+        values = ", ".join(
+            [
+                WIRE_DATETIME_SQL.format(p=f"?{k + 1}") if kinds[n] == "datetime" else f"?{k + 1}"
+                for k, n in enumerate(names)
+            ]
+            + list(extra.values())
+        )
         insert = f'INSERT INTO "{t.name}" ({collist}) VALUES ({values})'
         updates = [n for n in names if n != "id"]
         if t.name in cap._append_only() or not updates:
@@ -655,6 +679,7 @@ class _SnapshotLoader:
                 self.cur.execute("ROLLBACK TO sync_snapshot")
                 self.cur.execute("RELEASE sync_snapshot")
         pk = names.index("id")
+        times = self.times
         for row in chunk:
             self.cur.execute("SAVEPOINT sync_change")
             try:
@@ -666,7 +691,10 @@ class _SnapshotLoader:
                         tbl,
                         str(row[pk]),
                         "I",
-                        dict(zip(names, row, strict=True)),
+                        {
+                            n: wire_datetime(v) if k in times else v
+                            for k, (n, v) in enumerate(zip(names, row, strict=True))
+                        },
                         "",
                         _("Not applied on this desk: {reason}").format(reason=exc),
                     )
@@ -726,6 +754,7 @@ def _bulk_connection(db: Database) -> Iterator[Any]:
 
     event.listen(db.engine, "connect", refuse, insert=True)
     connection = apsw.Connection(str(db.path))
+    flusher = _Flusher(db.path)
     try:
         for pragma in (
             "journal_mode = MEMORY",
@@ -736,9 +765,51 @@ def _bulk_connection(db: Database) -> Iterator[Any]:
             connection.execute(f"PRAGMA {pragma}").fetchall()
         yield connection
     finally:
+        flusher.stop()
         connection.close()
+        # only now: closing any descriptor of a file drops every POSIX lock the process holds on
+        # it, apsw's included
+        flusher.close()
         is_open[0] = False
         event.remove(db.engine, "connect", refuse)
+
+
+class _Flusher:
+    """Writes the new desk to disk while it is being filled: every second an ``fsync`` on a
+    helper thread (which waits for the disk without the GIL), so the file is on disk when the
+    load ends instead of hundreds of megabytes being written then (the fsync before the rename
+    is what makes the desk durable; these only start the writing earlier). POSIX only; a
+    failing fsync just ends the helper — the final one reports it."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if os.name != "posix":
+            return
+        self._fd = os.open(path, os.O_RDONLY)
+        self._thread = threading.Thread(target=self._run, name="sync-snapshot-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.INTERVAL):
+                os.fsync(self._fd)
+        except OSError:
+            return
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            os.close(self._fd)
+            self._thread = None
 
 
 def _translated(exc: Exception, path: Path) -> Exception:
