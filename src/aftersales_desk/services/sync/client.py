@@ -753,23 +753,28 @@ def _bulk_connection(db: Database) -> Iterator[Any]:
             raise RuntimeError(f"{db.path} is open through apsw; Python's sqlite3 may not open it")
 
     event.listen(db.engine, "connect", refuse, insert=True)
-    connection = apsw.Connection(str(db.path))
-    flusher = _Flusher(db.path)
     try:
-        for pragma in (
-            "journal_mode = MEMORY",
-            "synchronous = OFF",
-            "foreign_keys = ON",
-            f"cache_size = {SNAPSHOT_CACHE_KIB}",
-        ):
-            connection.execute(f"PRAGMA {pragma}").fetchall()
-        yield connection
+        connection = apsw.Connection(str(db.path))
+        flusher: _Flusher | None = None
+        try:
+            for pragma in (
+                "journal_mode = MEMORY",
+                "synchronous = OFF",
+                "foreign_keys = ON",
+                f"cache_size = {SNAPSHOT_CACHE_KIB}",
+            ):
+                connection.execute(f"PRAGMA {pragma}").fetchall()
+            flusher = _Flusher(db.path)
+            yield connection
+        finally:
+            if flusher is not None:
+                flusher.stop()
+            connection.close()
+            # only now: closing any descriptor of a file drops every POSIX lock the process
+            # holds on it, apsw's included
+            if flusher is not None:
+                flusher.close()
     finally:
-        flusher.stop()
-        connection.close()
-        # only now: closing any descriptor of a file drops every POSIX lock the process holds on
-        # it, apsw's included
-        flusher.close()
         is_open[0] = False
         event.remove(db.engine, "connect", refuse)
 
