@@ -6,6 +6,8 @@ desk has is set aside."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,11 @@ def test_a_crash_at_any_statement_of_a_join_leaves_no_desk_and_a_rerun_is_whole(
     real_raw = client._raw
     real_execute = psycopg.Cursor.execute
     counter = _Counting(0)
+    real_loader_cursor = client._loader_cursor
     monkeypatch.setattr(client, "_raw", lambda uow: _LocalCursor(real_raw(uow), counter))
+    monkeypatch.setattr(
+        client, "_loader_cursor", lambda c: _LocalCursor(real_loader_cursor(c), counter)
+    )
 
     def central_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
         counter.tick()
@@ -151,3 +157,100 @@ def test_snapshot_sends_the_wire_form(pg_cluster: Cluster, central_url: str):
             (ids,),
         ).fetchall()
     assert [r[0] for r in rows] == [r[1] for r in rows] == [u.hex for u in ids]
+
+
+def _open_fds(path: Path) -> list[str]:
+    """This process's open file descriptors on ``path`` or its journal (Linux)."""
+    target = str(path.resolve())
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/self/fd/{fd}")
+            if link.startswith(target):
+                found.append(link)
+    return found
+
+
+def test_apsw_opens_the_scratch_file_only_while_no_sqlite3_connection_has_it(
+    pg_cluster: Cluster,
+    central_url: str,
+    desk_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Two SQLite libraries must never have one file open at once (POSIX locks): when the
+    loader opens the scratch file with apsw, no descriptor of this process has it open; while
+    apsw has it, the program's engine cannot connect to it; a desk in use is refused."""
+    import apsw
+
+    from aftersales_desk.data.uow import Database
+
+    login = branch_login(pg_cluster, central_url, "BJ01")
+    a = first_desk(desk_template, tmp_path, login.url, "A")
+    a.sync()
+    real_connection = apsw.Connection
+    opened: list[tuple[str, list[str]]] = []
+
+    def checked(filename: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append((filename, _open_fds(Path(filename))))
+        return real_connection(filename, *args, **kwargs)
+
+    monkeypatch.setattr(apsw, "Connection", checked)
+    db, _ = client.join(tmp_path / "B.sqlite", login.url, device_code="B")
+    db.dispose()
+    assert [name for name, _ in opened] == [str(tmp_path / "B.sqlite.joining")]
+    assert opened[0][1] == []
+
+    monkeypatch.setattr(apsw, "Connection", real_connection)
+    other = Database(tmp_path / "B.sqlite")
+    with other.uow() as uow:  # a connection in use: apsw is refused
+        uow.session.connection()
+        with pytest.raises(RuntimeError), client._bulk_connection(other):
+            pass
+    with client._bulk_connection(other) as connection:
+        assert _open_fds(other.path) != []  # apsw's own
+        with pytest.raises(RuntimeError), other.uow() as uow:  # the engine may not connect
+            uow.session.connection()
+        assert connection.execute("SELECT count(*) FROM devices").fetchall()[0][0] == 2
+    with other.uow() as uow:  # apsw closed: the program's engine works again
+        assert client._device(client._raw(uow))
+    other.dispose()
+    a.close()
+
+
+def test_snapshot_times_completed_by_the_desk_are_the_wire_form(
+    pg_cluster: Cluster, central_url: str
+):
+    """A time leaves central as PostgreSQL's ISO text (trailing zeros of the fraction dropped);
+    the desk's INSERT completes it: exactly ``_pg_wire``'s 26 characters, NULL stays NULL, in
+    SQLite (both libraries) and in Python (a row set aside)."""
+    import sqlite3
+
+    import apsw
+
+    times = [
+        "2026-11-23 08:00:00+00",
+        "2026-11-23 08:00:00.5+00",
+        "2026-11-23 08:00:00.000001+00",
+        "2026-11-23 08:00:00.100000+00",
+        "2026-11-23 08:00:00.123456+08",
+        "1999-12-31 23:59:59.99999+00",
+        "0999-01-01 00:00:00.01+00",
+        None,
+    ]
+    with psycopg.connect(central_url) as conn:
+        conn.execute("SET TimeZone = 'Asia/Shanghai'")  # the session's zone must not matter
+        conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        rows = conn.execute(
+            f"SELECT {central._pg_snapshot_text('t', 'datetime')}, "
+            f"{central._pg_wire('t', 'datetime')} FROM unnest(%s::timestamptz[]) t",
+            (times,),
+        ).fetchall()
+    assert rows[0][0] == "2026-11-23 08:00:00" and rows[-1] == (None, None)
+    sql = "SELECT " + client.WIRE_DATETIME_SQL.format(p="?1")
+    apsw_conn = apsw.Connection(":memory:")
+    for sent, wire in rows:
+        assert sqlite3.connect(":memory:").execute(sql, (sent,)).fetchone()[0] == wire
+        assert apsw_conn.execute(sql, (sent,)).fetchall()[0][0] == wire
+        assert client.wire_datetime(sent) == wire
+        assert wire is None or len(wire) == 26

@@ -567,34 +567,48 @@ def _prefetched(chunks: Iterator[list[Any]], depth: int = 2) -> Iterator[list[An
         worker.join()
 
 
-def _null(value: None) -> None:
-    return value
+# A snapshot's time as PostgreSQL writes it (ISO, the fraction without its trailing zeros:
+# ``central._pg_snapshot_text``) completed to the wire form as the row is stored:
+# 'YYYY-MM-DD HH:MM:SS' + '.000000', or the fraction padded to 6 digits; NULL stays NULL, a
+# value already whole (26 characters) stays as it is.
+WIRE_DATETIME_SQL = (
+    "CASE WHEN length({p}) = 19 THEN {p} || '.000000' ELSE substr({p} || '00000', 1, 26) END"
+)
+
+
+def wire_datetime(value: str | None) -> str | None:
+    """``WIRE_DATETIME_SQL`` in Python (for a row set aside, which is kept in the wire form)."""
+    if value is None:
+        return None
+    return value + ".000000" if len(value) == 19 else (value + "00000")[:26]
+
+
+def _loader_cursor(connection: Any) -> Any:
+    """The snapshot loader's cursor on its apsw connection (a test hook, as ``_raw`` is for the
+    program's connections: tests/sync/test_join_download.py counts its statements)."""
+    return connection.cursor()
 
 
 class _SnapshotLoader:
-    """Stores a snapshot's rows in a new desk's database, inside the caller's transaction
-    (capture silenced, foreign keys deferred to the commit): per table one ``executemany`` per
-    chunk of rows as the snapshot's cursor delivers them, the table's non-unique indexes
-    dropped first and built once at the end. A chunk is a plain INSERT, again as upserts when
-    it meets a row the desk has (a seed row), and row by row when that fails too, so only a
-    row that collides with one this desk already has is set aside (as a pull would)."""
+    """Stores a snapshot's rows in a new desk's database, inside the caller's transaction on
+    the loader's own apsw connection (capture dropped, foreign keys deferred to the commit):
+    per table one ``executemany`` per chunk of rows as the snapshot's cursor delivers them, the
+    table's non-unique indexes dropped first and built once at the end. A chunk is a plain
+    INSERT, again as upserts when it meets a row the desk has (a seed row), and row by row when
+    that fails too, so only a row that collides with one this desk already has is set aside (as
+    a pull would)."""
 
-    def __init__(self, cur: sqlite3.Cursor) -> None:
-        # Python's sqlite3 looks for an adapter of every value that is not a str, int, float
-        # or bytearray, and for None that search fails through two attribute lookups and an
-        # exception it discards — 15 % of storing a row with two NULLs. An adapter of None
-        # that gives None back (bound as NULL, as before) ends the search at once. The
-        # registry is the process's; this entry changes no value anywhere.
-        sqlite3.register_adapter(type(None), _null)
+    def __init__(self, cur: Any) -> None:
         self.cur = cur
         self.rows = 0
+        self.times: list[int] = []  # positions of the time columns of the table being loaded
         self.indexes: list[str] = []
         self.refused: list[central.Quarantined] = []
         self.have: dict[str, set[str]] = {}
         for tname, cname in cur.execute(
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
             "WHERE m.type = 'table'"
-        ):
+        ).fetchall():
             self.have.setdefault(tname, set()).add(cname)
 
     def columns(self, t: Any) -> list[str] | None:
@@ -620,7 +634,14 @@ class _SnapshotLoader:
             self.cur.execute(f'DROP INDEX "{name}"')
             self.indexes.append(sql)
         collist = ", ".join(f'"{n}"' for n in [*names, *extra])
-        values = ", ".join(["?"] * len(names) + list(extra.values()))
+        self.times = [k for k, n in enumerate(names) if kinds[n] == "datetime"]
+        values = ", ".join(
+            [
+                WIRE_DATETIME_SQL.format(p=f"?{k + 1}") if kinds[n] == "datetime" else f"?{k + 1}"
+                for k, n in enumerate(names)
+            ]
+            + list(extra.values())
+        )
         insert = f'INSERT INTO "{t.name}" ({collist}) VALUES ({values})'
         updates = [n for n in names if n != "id"]
         if t.name in cap._append_only() or not updates:
@@ -646,37 +667,44 @@ class _SnapshotLoader:
         """A new desk's tables are empty but for a few seed rows, so a chunk is first stored
         with a plain INSERT (no conflict clause to evaluate per row); only a chunk that meets a
         row the desk has goes again as upserts, and only a chunk that still fails row by row."""
+        import apsw
+
         for sql in (insert, upsert):
             self.cur.execute("SAVEPOINT sync_snapshot")
             try:
                 self.cur.executemany(sql, chunk)
                 self.cur.execute("RELEASE sync_snapshot")
                 return
-            except sqlite3.IntegrityError:
+            except apsw.ConstraintError:
                 self.cur.execute("ROLLBACK TO sync_snapshot")
                 self.cur.execute("RELEASE sync_snapshot")
         pk = names.index("id")
+        times = self.times
         for row in chunk:
             self.cur.execute("SAVEPOINT sync_change")
             try:
                 self.cur.execute(upsert, row)
-            except sqlite3.IntegrityError as exc:
+            except apsw.ConstraintError as exc:
                 self.cur.execute("ROLLBACK TO sync_change")
                 self.refused.append(
                     central.Quarantined(
                         tbl,
                         str(row[pk]),
                         "I",
-                        dict(zip(names, row, strict=True)),
+                        {
+                            n: wire_datetime(v) if k in times else v
+                            for k, (n, v) in enumerate(zip(names, row, strict=True))
+                        },
                         "",
                         _("Not applied on this desk: {reason}").format(reason=exc),
                     )
                 )
             self.cur.execute("RELEASE sync_change")
 
-    def finish(self, uow: Any) -> None:
-        """Indexes built once; caches summed again from what arrived (stock from the ledger,
-        the archive search for every customer)."""
+    def finish(self) -> None:
+        """Indexes built once; stock caches summed again from the ledger that arrived (the
+        archive search of the customers is built afterwards, through the program's own
+        connection: ``_reindex_customers``)."""
         for sql in self.indexes:
             self.cur.execute(sql)
         if "stock_movements" in self.have:
@@ -684,14 +712,6 @@ class _SnapshotLoader:
                 "SELECT DISTINCT branch_id, part_id FROM stock_movements"
             ).fetchall():
                 _rebuild_stock(self.cur, branch_id, part_id)
-        if "customers" in self.have:
-            import uuid
-
-            ids = [uuid.UUID(r[0]) for r in self.cur.execute("SELECT id FROM customers")]
-            if ids:
-                from aftersales_desk.services.archive_search import reindex
-
-                reindex(uow.session, ids)
 
 
 @contextlib.contextmanager
@@ -710,43 +730,172 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def _bulk_connection(db: Database) -> Iterator[Any]:
+    """An apsw connection to the desk being built, for storing the snapshot: apsw binds a row
+    in a third of the time Python's sqlite3 takes (its SQLite is its own, newer one; nothing
+    this writes needs more than the 3.40 of Python's).
+
+    Two SQLite libraries in one process must never have the same file open at the same time
+    (their POSIX locks do not see each other: sqlite.org/howtocorrupt.html 2.2.1). So: refused
+    while the program's engine has a connection in use, the engine's idle connections closed
+    first, and any attempt of the engine to connect while this one is open fails (a bug)."""
+    import apsw
+    from sqlalchemy import event
+
+    if db.engine.pool.checkedout():
+        raise RuntimeError(f"{db.path} is in use through Python's sqlite3; apsw may not open it")
+    db.engine.dispose()
+    is_open = [True]
+
+    def refuse(_dbapi: Any, _record: Any) -> None:
+        if is_open[0]:
+            raise RuntimeError(f"{db.path} is open through apsw; Python's sqlite3 may not open it")
+
+    event.listen(db.engine, "connect", refuse, insert=True)
+    try:
+        connection = apsw.Connection(str(db.path))
+        flusher: _Flusher | None = None
+        try:
+            for pragma in (
+                "journal_mode = MEMORY",
+                "synchronous = OFF",
+                "foreign_keys = ON",
+                f"cache_size = {SNAPSHOT_CACHE_KIB}",
+            ):
+                connection.execute(f"PRAGMA {pragma}").fetchall()
+            flusher = _Flusher(db.path)
+            yield connection
+        finally:
+            if flusher is not None:
+                flusher.stop()
+            connection.close()
+            # only now: closing any descriptor of a file drops every POSIX lock the process
+            # holds on it, apsw's included
+            if flusher is not None:
+                flusher.close()
+    finally:
+        is_open[0] = False
+        event.remove(db.engine, "connect", refuse)
+
+
+class _Flusher:
+    """Writes the new desk to disk while it is being filled: every second an ``fsync`` on a
+    helper thread (which waits for the disk without the GIL), so the file is on disk when the
+    load ends instead of hundreds of megabytes being written then (the fsync before the rename
+    is what makes the desk durable; these only start the writing earlier). POSIX only; a
+    failing fsync just ends the helper — the final one reports it."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if os.name != "posix":
+            return
+        self._fd = os.open(path, os.O_RDONLY)
+        self._thread = threading.Thread(target=self._run, name="sync-snapshot-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.INTERVAL):
+                os.fsync(self._fd)
+        except OSError:
+            return
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            os.close(self._fd)
+            self._thread = None
+
+
+def _translated(exc: Exception, path: Path) -> Exception:
+    """An apsw error in the program's words (disk full, damaged file, …), as the program's own
+    connections translate theirs; anything else stays as it is (a bug)."""
+    from aftersales_desk.data.engine import translate_error
+
+    mapped = translate_error(sqlite3.DatabaseError(str(exc)), path)
+    return exc if isinstance(mapped, sqlite3.DatabaseError) else mapped
+
+
 def download_snapshot(db: Database, conn: Any, result: SyncResult, *, revision: str) -> None:
-    """Fill a new desk from one consistent snapshot of what its branch may read, in one SQLite
-    transaction together with the pull cursor that goes with it (``central.snapshot``); the
-    change log is then pulled from there on."""
+    """Fill a new desk (the file ``join`` is building) from one consistent snapshot of what its
+    branch may read, together with the pull cursor that goes with it (``central.snapshot``);
+    the change log is then pulled from there on.
+
+    The rows, the caches summed from the ledger, the capture triggers and the cursor are stored
+    in ONE transaction of an apsw connection (``_bulk_connection``), opened only while the
+    program's engine has the file closed; then the archive search of the customers is built
+    through the program's connection. A failure between the two leaves a scratch file that
+    ``join`` discards: the desk never exists half-filled."""
+    import apsw
+
     _fault("snapshot:apply")
-    with db.uow(write=True) as uow:
-        cur = _raw(uow)
-        cur.execute("PRAGMA defer_foreign_keys = ON")
-        (cache,) = cur.execute("PRAGMA cache_size").fetchone()
-        cur.execute(f"PRAGMA cache_size = {SNAPSHOT_CACHE_KIB}")
-        cur.execute("INSERT INTO sync_applying (id) VALUES (1)")
-        # no capture while loading (not even its per-row check): the triggers are dropped and
-        # made again at the end of the same transaction
-        cap.drop_capture(cur.connection)
-        loader = _SnapshotLoader(cur)
-        with _no_gc():
-            (xid, seq), top = central.snapshot(
-                conn,
-                protocol=PROTOCOL_VERSION,
-                revision=revision,
-                columns=loader.columns,
-                sink=loader.load,
-            )
-        loader.finish(uow)
-        cap.ensure_capture(cur.connection)
-        cur.execute(f"PRAGMA cache_size = {int(cache)}")
-        _store_results(cur, [], loader.refused)
-        cur.execute("DELETE FROM sync_applying")
-        cur.execute(
-            "UPDATE sync_state SET cursor_xid = ?, cursor_seq = ?, "
-            "hlc_floor = max(hlc_floor, ?) WHERE id = 1",
-            (xid, seq, top),
-        )
-        _fault("snapshot:local-commit")
-        uow.commit()
+    with _no_gc(), _bulk_connection(db) as connection:
+        cur = _loader_cursor(connection)
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("PRAGMA defer_foreign_keys = ON")
+                cur.execute("INSERT INTO sync_applying (id) VALUES (1)")
+                # no capture while loading (not even its per-row check): the triggers are
+                # dropped and made again at the end of the same transaction
+                cap.drop_capture(cur)
+                loader = _SnapshotLoader(cur)
+                (xid, seq), top = central.snapshot(
+                    conn,
+                    protocol=PROTOCOL_VERSION,
+                    revision=revision,
+                    columns=loader.columns,
+                    sink=loader.load,
+                )
+                loader.finish()
+                cap.ensure_capture(cur)
+                _store_results(cur, [], loader.refused)
+                cur.execute("DELETE FROM sync_applying")
+                cur.execute(
+                    "UPDATE sync_state SET cursor_xid = ?, cursor_seq = ?, "
+                    "hlc_floor = max(hlc_floor, ?) WHERE id = 1",
+                    (xid, seq, top),
+                )
+                _fault("snapshot:local-commit")
+                cur.execute("COMMIT")
+            except BaseException:
+                if not connection.get_autocommit():
+                    cur.execute("ROLLBACK")
+                raise
+        except apsw.Error as exc:
+            mapped = _translated(exc, db.path)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+    _fault("snapshot:archive")
+    if "customers" in loader.have:
+        with db.uow(write=True) as uow:
+            _reindex_customers(uow)
+            uow.commit()
     result.pulled += loader.rows
     result.quarantined += loader.refused
+
+
+def _reindex_customers(uow: Any) -> None:
+    """The archive search built for every customer that arrived (the ORM's session; it is a
+    cache, never synced)."""
+    import uuid
+
+    ids = [uuid.UUID(r[0]) for r in _raw(uow).execute("SELECT id FROM customers")]
+    if ids:
+        from aftersales_desk.services.archive_search import reindex
+
+        reindex(uow.session, ids)
 
 
 @contextlib.contextmanager
