@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -228,6 +228,118 @@ def _master_capture_sql(t: Table) -> list[str]:
     ]
 
 
+# --- indexes and foreign keys at central (docs/sync.md "Indexes and foreign keys at central") --
+
+
+def _branch_fk(fk: ForeignKeyConstraint) -> bool:
+    """A foreign key whose only job is ``branch_id`` → ``branches``: redundant at central, where
+    row-level security pins a branch role's rows to its (existing) branch."""
+    return [c.name for c in fk.columns] == ["branch_id"] and fk.referred_table.name == "branches"
+
+
+def central_foreign_keys(t: Table) -> list[ForeignKeyConstraint]:
+    """The table's foreign keys central keeps: all but ``branch_id`` → ``branches`` (those
+    between synced records enforce delete-versus-edit and stay)."""
+    return [fk for fk in t.foreign_key_constraints if not _branch_fk(fk)]
+
+
+def _index_columns(ix: Index) -> list[str | None]:
+    return [getattr(e, "name", None) if isinstance(e, Column) else None for e in ix.expressions]
+
+
+def _partial(ix: Index) -> bool:
+    return any(opts.get("where") is not None for opts in ix.dialect_options.values())
+
+
+def central_indexes(t: Table) -> list[Index]:
+    """The metadata's indexes of synced table ``t`` that central builds. Central is a sync store,
+    not a desk: it looks rows up by primary key (applying a change), checks uniqueness, and
+    looks up by a column set whose lookups would otherwise scan the table — a kept foreign
+    key's columns (a parent's delete or key change checks its children) and ``branch_id`` (row
+    level security filters every branch read by it: snapshot, gap report). So: every unique
+    index, and for each such column set the narrowest plain index leading with it, unless the
+    primary key, a unique constraint or a unique index already leads with it. The desks'
+    search and list indexes are not built here."""
+    uniques: list[list[str | None]] = [[c.name for c in t.primary_key.columns]]
+    uniques += [
+        [c.name for c in uc.columns] for uc in t.constraints if isinstance(uc, UniqueConstraint)
+    ]
+    wanted = sorted((ix for ix in t.indexes if ix.unique), key=lambda ix: str(ix.name))
+    uniques += [_index_columns(ix) for ix in wanted]
+    lookups: list[list[str]] = [[c.name for c in fk.columns] for fk in central_foreign_keys(t)]
+    if "branch_id" in t.c:
+        lookups.append(["branch_id"])
+    for cols in lookups:
+        if any(have[: len(cols)] == cols for have in uniques):
+            continue
+        plain = [
+            ix
+            for ix in t.indexes
+            if not ix.unique and not _partial(ix) and _index_columns(ix)[: len(cols)] == cols
+        ]
+        if plain:
+            best = min(plain, key=lambda ix: (len(ix.expressions), str(ix.name)))
+            wanted.append(best)
+            uniques.append(_index_columns(best))
+    return wanted
+
+
+def _index_sql(t: Table) -> list[str]:
+    """Create the indexes central wants on ``t``; drop the metadata's other indexes and the
+    ``branch_id`` → ``branches`` foreign keys an older ``central init`` made (idempotent)."""
+    dialect = postgresql.dialect()
+    wanted = central_indexes(t)
+    names = {ix.name for ix in wanted}
+    out = [f"ALTER TABLE {_q(t.name)} DROP CONSTRAINT IF EXISTS {_q(str(fk.name))}"
+           for fk in t.foreign_key_constraints if _branch_fk(fk)]  # fmt: skip
+    out += [f"DROP INDEX IF EXISTS {_q(str(ix.name))}" for ix in t.indexes if ix.name not in names]
+    out += [str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)) for ix in wanted]
+    return out
+
+
+def _branch_integrity_sql(tables: list[Table]) -> list[str]:
+    """What the dropped ``branch_id`` → ``branches`` foreign keys guaranteed, kept without a
+    per-row check on a branch's push: a branch login's mapping names an existing branch
+    (``branch_roles`` → ``branches``), the owner's own writes to a branch table name an existing
+    branch (its policy's WITH CHECK; a branch role's WITH CHECK already pins its own branch),
+    and a branch that rows refer to cannot be deleted nor its key changed (trigger)."""
+    tables = [t for t in tables if any(_branch_fk(fk) for fk in t.foreign_key_constraints)]
+    exists = "\n".join(
+        f"  IF EXISTS (SELECT 1 FROM {_q(t.name)} WHERE branch_id = OLD.id) THEN "
+        f"RAISE EXCEPTION 'branch % still has rows in {t.name}', OLD.id "
+        "USING ERRCODE = 'foreign_key_violation'; END IF;"
+        for t in tables
+    )
+    return [
+        """DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'fk_branch_roles_branch'
+              AND conrelid = 'branch_roles'::regclass) THEN
+            ALTER TABLE branch_roles ADD CONSTRAINT fk_branch_roles_branch
+              FOREIGN KEY (branch_id) REFERENCES branches (id);
+          END IF;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION sync_branch_in_use() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        BEGIN
+          IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN RETURN NEW; END IF;
+        {exists}
+          IF TG_OP = 'UPDATE' THEN RETURN NEW; END IF;
+          RETURN OLD;
+        END $$""",
+        "DROP TRIGGER IF EXISTS sync_branch_in_use ON branches",
+        "CREATE TRIGGER sync_branch_in_use BEFORE DELETE OR UPDATE OF id ON branches "
+        "FOR EACH ROW EXECUTE FUNCTION sync_branch_in_use()",
+    ]
+
+
+def _owner_check(t: Table) -> str:
+    """The owner policy's WITH CHECK: on a table whose ``branch_id`` → ``branches`` key central
+    does not keep, the owner's rows name an existing branch (or none)."""
+    if any(_branch_fk(fk) for fk in t.foreign_key_constraints):
+        return "branch_id IS NULL OR EXISTS (SELECT 1 FROM branches b WHERE b.id = branch_id)"
+    return "true"
+
+
 def _policy_sql(t: Table) -> list[str]:
     kind = cap.classify(t)
     name = _q(t.name)
@@ -235,7 +347,7 @@ def _policy_sql(t: Table) -> list[str]:
         f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS owner_all ON {name}",
-        f"CREATE POLICY owner_all ON {name} TO {OWNER} USING (true) WITH CHECK (true)",
+        f"CREATE POLICY owner_all ON {name} TO {OWNER} USING (true) WITH CHECK ({_owner_check(t)})",
         f"DROP POLICY IF EXISTS branch_rows ON {name}",
         f"DROP POLICY IF EXISTS master_read ON {name}",
     ]
@@ -323,7 +435,8 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
         tables = cap.synced_tables()
         for t in tables:
             if t.name not in existing:
-                cur.execute(str(CreateTable(t).compile(dialect=dialect)))
+                create = CreateTable(t, include_foreign_key_constraints=central_foreign_keys(t))
+                cur.execute(str(create.compile(dialect=dialect)))
                 result.created_tables.append(t.name)
             else:
                 for c in t.c:
@@ -331,8 +444,10 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
                         ctype = c.type.compile(dialect=dialect)
                         cur.execute(f"ALTER TABLE {_q(t.name)} ADD COLUMN {_q(c.name)} {ctype}")
                         result.added_columns.append(f"{t.name}.{c.name}")
-            for ix in t.indexes:
-                cur.execute(str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)))
+            for sql in _index_sql(t):
+                cur.execute(sql)
+        for sql in _branch_integrity_sql(tables):
+            cur.execute(sql)
         for t in tables:
             for sql in _policy_sql(t):
                 cur.execute(sql)
