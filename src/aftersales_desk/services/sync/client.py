@@ -99,35 +99,67 @@ def _wall_ms() -> int:
 def assign_batches(
     db: Database, size: int = BATCH_SIZE, *, batches: int | None = None, up_to: int | None = None
 ) -> None:
-    """Give the outbox rows not yet in a batch their batch numbers (in capture order), in one
-    statement: all of them, or the first ``batches`` batches' worth of rows; only rows up to
-    outbox id ``up_to`` when given (what was waiting when a push began)."""
+    """Give the waiting outbox rows (in capture order) their batches: all of them, or the first
+    ``batches`` batches' worth of rows; only rows up to outbox id ``up_to`` when given (what was
+    waiting when a push began).
+
+    A batch is a range of outbox ids, numbered by its LAST row (``batch_no`` is set on that row
+    only, ``_batch_range``): numbering a batch writes one row, not thousands. Its members cannot
+    change until it is acknowledged: ids only grow (a new row's id is above the numbered last
+    row, which stays until the batch is sent), and a batch leaves the outbox whole."""
     with db.uow(write=True) as uow:
         cur = _raw(uow)
         next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
-        below = "" if up_to is None else f" AND id <= {int(up_to)}"
-        cur.execute(
-            "UPDATE sync_outbox SET batch_no = ? + n.k FROM (SELECT id, "
-            "(row_number() OVER (ORDER BY id) - 1) / ? AS k FROM sync_outbox "
-            f"WHERE batch_no IS NULL{below} ORDER BY id LIMIT ?) AS n "
-            "WHERE sync_outbox.id = n.id",
-            (next_no, size, -1 if batches is None else batches * size),
-        )
-        if cur.rowcount > 0:
-            numbered = (cur.rowcount + size - 1) // size
+        (last,) = cur.execute(
+            "SELECT coalesce(max(id), 0) FROM sync_outbox WHERE batch_no IS NOT NULL"
+        ).fetchone()
+        top = (1 << 62) if up_to is None else int(up_to)
+        numbered = 0
+        while batches is None or numbered < batches:
+            row = cur.execute(
+                "SELECT id FROM sync_outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT 1 OFFSET ?",
+                (last, top, size - 1),
+            ).fetchone()
+            if row is None:  # fewer than ``size`` rows wait: the last batch takes them all
+                row = cur.execute(
+                    "SELECT max(id) FROM sync_outbox WHERE id > ? AND id <= ?", (last, top)
+                ).fetchone()
+                if row[0] is None:
+                    break
+            last = int(row[0])
+            cur.execute(
+                "UPDATE sync_outbox SET batch_no = ? WHERE id = ?", (next_no + numbered, last)
+            )
+            numbered += 1
+        if numbered:
             cur.execute(
                 "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + numbered,)
             )
         uow.commit()
 
 
+def _batch_range(cur: sqlite3.Cursor, batch_no: int) -> tuple[int, int]:
+    """Batch ``batch_no``'s outbox ids ``(lo, hi]``: up to its numbered last row, after the
+    last row of the batch before it still in the outbox (batches leave in order, so usually
+    none). A batch numbered row by row (before numbering by the last row) reads the same."""
+    (hi,) = cur.execute(
+        "SELECT max(id) FROM sync_outbox WHERE batch_no = ?", (batch_no,)
+    ).fetchone()
+    (lo,) = cur.execute(
+        "SELECT coalesce(max(id), 0) FROM sync_outbox WHERE batch_no IS NOT NULL AND batch_no < ?",
+        (batch_no,),
+    ).fetchone()
+    return int(lo), int(hi or 0)
+
+
 def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
     """A batch's changes; inserts keep their values as the captured JSON text (sent as is)."""
     out = []
     loads = json.loads
+    lo, hi = _batch_range(cur, batch_no)
     for tbl, pk, op, cols, base, hlc in cur.execute(
-        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? ORDER BY id",
-        (batch_no,),
+        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE id > ? AND id <= ? ORDER BY id",
+        (lo, hi),
     ):
         if op == "I" and cols:
             out.append(central.Change(tbl, pk, op, None, None, hlc, cols))
@@ -167,7 +199,8 @@ def _mark_sent(
         cur = _raw(uow)
         top = max((c.hlc for c in changes), default="")
         cur.execute("UPDATE sync_state SET hlc_floor = max(hlc_floor, ?) WHERE id = 1", (top,))
-        cur.execute("DELETE FROM sync_outbox WHERE batch_no = ?", (batch_no,))
+        lo, hi = _batch_range(cur, batch_no)
+        cur.execute("DELETE FROM sync_outbox WHERE id > ? AND id <= ?", (lo, hi))
         _store_results(cur, ack.conflicts, ack.quarantined)
         _fault("push:local-commit")
         uow.commit()
