@@ -55,8 +55,10 @@ SYNC_DDL = [
         device_id text, batch_no integer)""",
     "CREATE INDEX IF NOT EXISTS ix_sync_changes_cursor ON sync_changes (xid, seq)",
     # finds a row's insert (its clock is every field's clock until the row's first edit, see
-    # sync_row_clocks); "C": byte order, no locale rules for hex keys
-    """CREATE INDEX IF NOT EXISTS ix_sync_changes_insert ON sync_changes (pk COLLATE "C")
+    # sync_row_clocks): a hash index — only equality is asked, and a random key costs less to
+    # add to a hash bucket than to a b-tree (the b-tree of an older central is replaced)
+    "DROP INDEX IF EXISTS ix_sync_changes_insert",
+    """CREATE INDEX IF NOT EXISTS ix_sync_changes_inserted ON sync_changes USING hash (pk)
         WHERE op = 'I'""",
     """CREATE TABLE IF NOT EXISTS sync_batches (
         device_id text NOT NULL, batch_no integer NOT NULL, branch_id uuid NOT NULL,
@@ -776,7 +778,8 @@ def _insert_runs(changes: list[Change]) -> list[list[Change]]:
 @dataclass
 class _Payload:
     """What the set-based insert of a run sends: keys, values exactly as captured, and stamps,
-    as three JSON arrays (text), plus what decides whether the stamps need clamping."""
+    each as one text of lines (one line a row: no JSON container to parse at central, which
+    splits them), plus what decides whether the stamps need clamping."""
 
     keys: list[str]
     pks: str
@@ -784,6 +787,13 @@ class _Payload:
     hlcs: str
     top: str  # the newest stamp's wall-clock part
     short: bool  # a stamp too short to be one (clamp decides, and refuses it)
+
+
+def _lines(texts: list[str]) -> str | None:
+    """The texts one per line; None when one holds a line break itself (captured JSON never
+    does: a control character inside a JSON string is escaped)."""
+    joined = "\n".join(texts)
+    return joined if joined.count("\n") == len(texts) - 1 else None
 
 
 def _payload(run: list[Change]) -> _Payload | None:
@@ -801,11 +811,14 @@ def _payload(run: list[Change]) -> _Payload | None:
         if n != len(keys):
             return None
     hlcs = [ch.hlc for ch in run]
+    pks, values, stamps = _lines([ch.pk for ch in run]), _lines(texts), _lines(hlcs)  # type: ignore[arg-type]
+    if pks is None or values is None or stamps is None:
+        return None
     return _Payload(
         keys=keys,
-        pks=json.dumps([ch.pk for ch in run]),
-        values="[" + ",".join(texts) + "]",  # type: ignore[arg-type]
-        hlcs=json.dumps(hlcs),
+        pks=pks,
+        values=values,
+        hlcs=stamps,
         top=max(h[:16] for h in hlcs),
         short=any(len(h) < 28 for h in hlcs),
     )
@@ -857,7 +870,7 @@ def _bulk_insert(
     ack: Ack,
 ) -> bool:
     """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
-    as three JSON arrays (keys, values as captured, stamps); PostgreSQL unpacks them, inserts
+    as three texts of lines (keys, values as captured, stamps); PostgreSQL splits them, inserts
     the table's rows (row-level security checks every one: the branch role is the writer) and
     their change-log entries together (no sync_row_clocks rows: a new row's fields all carry the
     insert's clock, which its log entry holds). False (nothing written) when the run
@@ -893,7 +906,7 @@ def _bulk_insert(
                 hlcs.append(eff.encode())
             else:
                 hlcs.append(ch.hlc)
-        hlcs_json = json.dumps(hlcs)
+        hlcs_json = "\n".join(hlcs)
     kinds = cap.column_kinds(t.name)
     values = _with_defaults(t, dict.fromkeys(known))
     names = list(values)
@@ -908,9 +921,9 @@ def _bulk_insert(
     same = "u.j ?& %s::text[]"
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
     sql = (
-        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j, u.hlc FROM ROWS FROM ("
-        "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements(%s::jsonb), "
-        "jsonb_array_elements_text(%s::jsonb)) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
+        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j::jsonb AS j, u.hlc FROM ROWS FROM ("
+        "unnest(string_to_array(%s, E'\\n')), unnest(string_to_array(%s, E'\\n')), "
+        "unnest(string_to_array(%s, E'\\n'))) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
         # every row has the first row's columns, or the statement fails (and the run goes
         # change by change, with defaults for what a row lacks)
         f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
@@ -926,7 +939,7 @@ def _bulk_insert(
         # random (foreign keys are checked at the end of the statement, so order is free)
         f"ORDER BY {names.index('id') + 1} RETURNING 1)"
     )
-    # three JSON arrays as text: the captured objects are joined as they are (no parsing, no
+    # three texts of lines: the captured objects are joined as they are (no parsing, no
     # per-value escaping on this side)
     args: list[Any] = [
         payload.pks,
@@ -1153,7 +1166,7 @@ def _insert_clock(cur: Any, tbl: str, pk: str) -> str | None:
     """The clock of the row's (latest) insert in the change log, or None when central never
     took the row in."""
     cur.execute(
-        "SELECT hlc FROM sync_changes WHERE pk = %s COLLATE \"C\" AND op = 'I' AND tbl = %s "
+        "SELECT hlc FROM sync_changes WHERE pk = %s AND op = 'I' AND tbl = %s "
         "ORDER BY seq DESC LIMIT 1",
         (pk, tbl),
     )
