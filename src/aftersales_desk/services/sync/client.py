@@ -38,6 +38,9 @@ from aftersales_desk.services.auth import require
 from aftersales_desk.services.sync import PROTOCOL_VERSION, central, conflict_share, pull_orphans
 
 BATCH_SIZE = 5000
+# A push's first batch is smaller, the next ones double up to BATCH_SIZE: central starts on
+# batch 1 while the next is read and prepared, so the pipeline fills sooner.
+FIRST_BATCH = 1000
 PAGE_SIZE = 5000
 # Test hook: called with a point name before each step of push and pull; raising there is a
 # crash at that point (tests/sync/test_faults.py).
@@ -172,14 +175,16 @@ def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
     return out
 
 
-def _next_batch(db: Database, after: int, up_to: int) -> tuple[int, list[central.Change]] | None:
+def _next_batch(
+    db: Database, after: int, up_to: int, size: int | None = None
+) -> tuple[int, list[central.Change]] | None:
     """The batch to send after batch ``after``: one numbered before (a resend after a crash or
-    a lost acknowledgement), else the next ``BATCH_SIZE`` waiting rows (up to outbox id
-    ``up_to``) numbered now; None when nothing is left. Prepared for sending (its runs and
-    their payloads), so the main thread only sends."""
+    a lost acknowledgement), else the next ``size`` (default ``BATCH_SIZE``) waiting rows (up
+    to outbox id ``up_to``) numbered now; None when nothing is left. Prepared for sending (its
+    runs and their payloads), so the main thread only sends."""
     for attempt in (0, 1):
         if attempt:
-            assign_batches(db, BATCH_SIZE, batches=1, up_to=up_to)
+            assign_batches(db, size or BATCH_SIZE, batches=1, up_to=up_to)
         with db.uow() as uow:
             cur = _raw(uow)
             row = cur.execute(
@@ -220,11 +225,13 @@ def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: 
     # leaving the block waits for the helper: nothing of this push runs after it returned or
     # raised (a batch whose acknowledgement arrived is still marked sent)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
-        upcoming = helper.submit(_next_batch, db, 0, top)
+        size = min(FIRST_BATCH, BATCH_SIZE)
+        upcoming = helper.submit(_next_batch, db, 0, top, size)
         marking: Future[None] | None = None
         while (batch := upcoming.result()) is not None:
             batch_no, changes = batch
-            upcoming = helper.submit(_next_batch, db, batch_no, top)
+            size = min(2 * size, BATCH_SIZE)
+            upcoming = helper.submit(_next_batch, db, batch_no, top, size)
             _fault("push:send")
             ack = central.push_batch(
                 conn,

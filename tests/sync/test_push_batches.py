@@ -1,0 +1,74 @@
+"""Batches on the desk (client.assign_batches, _batch_range): a batch is a range of outbox ids
+numbered by its last row; its members do not change until it is sent; a batch numbered row by
+row (an older program) reads the same; a push's first batches grow up to BATCH_SIZE."""
+
+from __future__ import annotations
+
+from aftersales_desk.services.sync import client
+from tests.sync.helpers import central_rows
+
+
+def _read(desk, batch_no: int) -> list[tuple]:
+    with desk.db.uow() as uow:
+        cur = client._raw(uow)
+        return [(c.tbl, c.pk, c.op, c.hlc) for c in client._read_batch(cur, batch_no)]
+
+
+def test_a_batch_is_a_range_numbered_by_its_last_row_and_keeps_its_members(desks):
+    a, _b = desks
+    for i in range(4):
+        a.add_customer(f"R{i:04d}", f"客户{i}")
+    ids = [r[0] for r in a.rows("SELECT id FROM sync_outbox ORDER BY id")]
+    assert len(ids) >= 8
+    client.assign_batches(a.db, 3, batches=2)
+    marked = a.rows("SELECT id, batch_no FROM sync_outbox WHERE batch_no IS NOT NULL ORDER BY id")
+    assert [r[0] for r in marked] == [ids[2], ids[5]]  # one row written per batch
+    first, second = marked[0][1], marked[1][1]
+    assert second == first + 1
+    before = (_read(a, first), _read(a, second))
+    assert [len(b) for b in before] == [3, 3]
+    # rows captured later never join a numbered batch
+    a.add_customer("R0100", "后来")
+    assert (_read(a, first), _read(a, second)) == before
+    # the rest, numbered in one go: every waiting row in exactly one batch, in capture order
+    client.assign_batches(a.db, 3)
+    numbers = [r[0] for r in a.rows("SELECT batch_no FROM sync_outbox WHERE batch_no IS NOT NULL")]
+    rows = [r for n in sorted(numbers) for r in _read(a, n)]
+    everything = a.rows("SELECT tbl, pk, op, hlc FROM sync_outbox ORDER BY id")
+    assert rows == [tuple(r) for r in everything]
+    # a batch numbered row by row (as an older program did) reads the same
+    with a.db.uow(write=True) as uow:
+        client._raw(uow).execute(
+            "UPDATE sync_outbox SET batch_no = ? WHERE id > ? AND id <= ?",
+            (second, ids[2], ids[5]),
+        )
+        uow.commit()
+    assert _read(a, second) == before[1] and _read(a, first) == before[0]
+    result = a.sync()
+    assert result.pushed == len(everything)
+    assert a.one("SELECT count(*) FROM sync_outbox") == 0
+
+
+def test_a_push_starts_with_small_batches_that_double(desks, central_url, monkeypatch):
+    a, _b = desks
+    device = a.one("SELECT id FROM devices WHERE is_local = 1")
+    monkeypatch.setattr(client, "FIRST_BATCH", 2)
+    monkeypatch.setattr(client, "BATCH_SIZE", 6)
+    for i in range(9):
+        a.add_customer(f"S{i:04d}", f"客户{i}")
+    waiting = a.one("SELECT count(*) FROM sync_outbox")
+    assert waiting >= 18
+    before = central_rows(
+        central_url, "SELECT count(*) FROM sync_batches WHERE device_id = %s", (device,)
+    )[0][0]
+    result = a.sync()
+    sizes = [
+        r[0]
+        for r in central_rows(
+            central_url,
+            "SELECT changes FROM sync_batches WHERE device_id = %s ORDER BY batch_no",
+            (device,),
+        )[before:]
+    ]
+    assert sizes[:3] == [2, 4, 6] and all(s == 6 for s in sizes[2:-1])
+    assert sum(sizes) == waiting == result.pushed
