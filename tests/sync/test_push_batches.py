@@ -72,3 +72,31 @@ def test_a_push_starts_with_small_batches_that_double(desks, central_url, monkey
     ]
     assert sizes[:3] == [2, 4, 6] and all(s == 6 for s in sizes[2:-1])
     assert sum(sizes) == waiting == result.pushed
+
+
+def test_a_run_travels_as_lines_only_when_no_text_holds_a_line_break():
+    """A run's keys, values and stamps go to central one line a row (central._payload):
+    captured JSON escapes a line break inside a value, so it travels; a key or stamp holding
+    one sends the run change by change."""
+    import json
+    import uuid
+
+    from aftersales_desk.services.sync import central
+
+    def change(**cols) -> central.Change:
+        values = {"id": uuid.uuid4().hex, "name": "李四", "notes": "", "phone": ""}
+        values.update(cols)
+        raw = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        return central.Change("customers", values["id"], "I", None, None, "0" * 28, raw)
+
+    run = [change(), change(notes="a\nb"), change()]
+    payload = central._payload(run)
+    assert payload is not None
+    assert payload.values.split("\n") == [c.raw for c in run]
+    assert payload.pks.split("\n") == [c.pk for c in run]
+    broken = change()
+    broken.pk += "\n"
+    assert central._payload([change(), broken]) is None
+    broken = change()
+    broken.hlc += "\n"
+    assert central._payload([change(), broken]) is None

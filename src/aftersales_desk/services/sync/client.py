@@ -119,17 +119,19 @@ def assign_batches(
         top = (1 << 62) if up_to is None else int(up_to)
         numbered = 0
         while batches is None or numbered < batches:
-            row = cur.execute(
-                "SELECT id FROM sync_outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT 1 OFFSET ?",
-                (last, top, size - 1),
+            # the next ``size`` ids from the first waiting row: captured rows take consecutive
+            # ids, so that is ``size`` rows (fewer only where rows were removed) — found by two
+            # seeks in the id b-tree instead of stepping over ``size`` rows
+            (first,) = cur.execute(
+                "SELECT min(id) FROM sync_outbox WHERE id > ? AND id <= ?", (last, top)
             ).fetchone()
-            if row is None:  # fewer than ``size`` rows wait: the last batch takes them all
-                row = cur.execute(
-                    "SELECT max(id) FROM sync_outbox WHERE id > ? AND id <= ?", (last, top)
-                ).fetchone()
-                if row[0] is None:
-                    break
-            last = int(row[0])
+            if first is None:
+                break
+            (last,) = cur.execute(
+                "SELECT max(id) FROM sync_outbox WHERE id >= ? AND id <= ?",
+                (first, min(top, int(first) + size - 1)),
+            ).fetchone()
+            last = int(last)
             cur.execute(
                 "UPDATE sync_outbox SET batch_no = ? WHERE id = ?", (next_no + numbered, last)
             )
