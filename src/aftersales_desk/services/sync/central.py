@@ -918,7 +918,9 @@ def _bulk_insert(
         else:
             select.append("%s")
             params.append(_pg_value(kinds[n], values[n]))
-    same = "u.j ?& %s::text[]"
+    # every row must have the run's columns. A NOT NULL column missing from a row fails the
+    # statement by itself (->> gives NULL); only the nullable ones are looked up by name
+    nullable = [k for k in known if t.c[k].nullable]
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
     sql = (
         "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j::jsonb AS j, u.hlc FROM ROWS FROM ("
@@ -926,7 +928,12 @@ def _bulk_insert(
         "unnest(string_to_array(%s, E'\\n'))) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
         # every row has the first row's columns, or the statement fails (and the run goes
         # change by change, with defaults for what a row lacks)
-        f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
+        + (
+            "chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT (u.j ?& %s::text[])), "
+            if nullable
+            else ""
+        )
+        +
         # a key with clocks at central (a deleted row's tombstone; a live row fails on its
         # primary key anyway) sends the run change by change: delete wins there (ledger rows
         # are never deleted nor have clocks)
@@ -934,7 +941,8 @@ def _bulk_insert(
         f"JOIN sync_row_clocks r ON r.tbl = %s AND r.pk = u.pk{' AND false' if ledger else ''}), "
         f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
         f"SELECT {', '.join(select)} FROM u "
-        "WHERE (SELECT count(*) FROM chk) = 1 AND (SELECT count(*) FROM known) = 1 "
+        + ("WHERE (SELECT count(*) FROM chk) = 1 AND " if nullable else "WHERE ")
+        + "(SELECT count(*) FROM known) = 1 "
         # in key order: the key index is walked from one place to the next instead of at
         # random (foreign keys are checked at the end of the statement, so order is free)
         f"ORDER BY {names.index('id') + 1} RETURNING 1)"
@@ -945,7 +953,7 @@ def _bulk_insert(
         payload.pks,
         payload.values,
         hlcs_json,
-        keys,
+        *([nullable] if nullable else []),
         t.name,
         *params,
     ]
