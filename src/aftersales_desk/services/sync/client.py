@@ -225,8 +225,10 @@ def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: 
     if top is None:
         return
     # leaving the block waits for the helper: nothing of this push runs after it returned or
-    # raised (a batch whose acknowledgement arrived is still marked sent)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
+    # raised (a batch whose acknowledgement arrived is still marked sent). The cycle collector
+    # is paused meanwhile: a batch is thousands of changes (strings, no cycles), and making
+    # them would run it over every object of the program again and again.
+    with _no_gc(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
         size = min(FIRST_BATCH, BATCH_SIZE)
         upcoming = helper.submit(_next_batch, db, 0, top, size)
         marking: Future[None] | None = None
