@@ -132,6 +132,11 @@ def _older_central(url: str) -> None:
     with psycopg.connect(url) as conn:
         conn.execute(f"SET ROLE {central.OWNER}")
         conn.execute("ALTER TABLE branch_roles DROP CONSTRAINT fk_branch_roles_branch")
+        # the insert-clock lookup was a b-tree
+        conn.execute("DROP INDEX ix_sync_changes_inserted")
+        conn.execute(
+            "CREATE INDEX ix_sync_changes_insert ON sync_changes (pk COLLATE \"C\") WHERE op = 'I'"
+        )
         for t in cap.synced_tables():
             for ix in t.indexes:
                 conn.execute(str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)))
@@ -148,6 +153,7 @@ def test_init_upgrades_an_older_central_and_runs_again_unchanged(central_url):
         older = _indexes(conn)
         assert "ix_customers_branch_name" in {n for n, _c, _u in older["customers"]}
         assert ("customers", ("branch_id",), "branches") in _foreign_keys(conn)
+        assert "ix_sync_changes_insert" in {n for n, _c, _u in older["sync_changes"]}
     central.init(central_url)
     with psycopg.connect(central_url) as conn:
         assert _indexes(conn) == fresh
