@@ -387,10 +387,12 @@ def _bench_push(folder: Path, port: int, login_url: str) -> bool:
     conn.close()
     db.dispose()
     rate = result.pushed / elapsed
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"   (push of {n} captured changes: {elapsed:.1f} s = {rate:,.0f} changes/s; COPY FROM "
-        f"{copy_rate:,.0f} rows/s; COPY FROM into a customers-shaped table {table_rate:,.0f} "
-        f"rows/s, push = {rate / table_rate:.2f}× that)"
+        f"   (push of {n} captured changes: {elapsed:.1f} s = {rate:,.0f} changes/s = "
+        f"{rate / copy_rate:.3f}× COPY FROM {copy_rate:,.0f} rows/s; COPY FROM into a "
+        f"customers-shaped table {table_rate:,.0f} rows/s, push = {rate / table_rate:.2f}× "
+        f"that; load average {load})"
     )
     return report(
         f"push: {result.pushed} changes, rate vs COPY FROM (≥ 0.30)", rate / copy_rate,

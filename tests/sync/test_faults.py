@@ -128,21 +128,17 @@ def test_lost_acknowledgement_is_resent_and_applied_once(desks, central_url, mon
 
 def _batch(desk: Desk) -> tuple[str, int, list[central.Change], str]:
     client.assign_batches(desk.db, size=2)
-    rows = desk.rows("SELECT batch_no, tbl, pk, op, cols, base, hlc FROM sync_outbox ORDER BY id")
-    import json
-
-    batches: dict[int, list[central.Change]] = {}
-    for no, tbl, pk, op, cols, base, hlc in rows:
-        batches.setdefault(no, []).append(
-            central.Change(
-                tbl,
-                pk,
-                op,
-                json.loads(cols) if cols else None,
-                json.loads(base) if base else None,
-                hlc,
-            )
-        )
+    # a batch is a range of outbox ids numbered by its last row (client._batch_range)
+    with desk.db.uow() as uow:
+        cur = client._raw(uow)
+        numbers = [
+            r[0]
+            for r in cur.execute(
+                "SELECT batch_no FROM sync_outbox WHERE batch_no IS NOT NULL ORDER BY batch_no"
+            ).fetchall()
+        ]
+        batches = {no: client._read_batch(cur, no) for no in numbers}
+    assert sum(len(b) for b in batches.values()) == desk.one("SELECT count(*) FROM sync_outbox")
     device = desk.one("SELECT id FROM devices WHERE is_local = 1")
     revision = desk.one("SELECT version_num FROM alembic_version")
     return device, min(batches), [batches[k] for k in sorted(batches)], revision

@@ -90,9 +90,10 @@ def test_a_push_sends_what_was_waiting_when_it_began_batch_by_batch(desks, centr
         a.add_customer(f"Q{i:04d}", f"客户{i}")
     waiting = len(_outbox(a))
     client.assign_batches(a.db, 4, batches=1)  # one batch numbered ahead (an earlier crash)
-    numbered = a.rows("SELECT DISTINCT batch_no FROM sync_outbox WHERE batch_no IS NOT NULL")
+    # a batch is numbered by its last row: the four oldest rows
+    numbered = a.rows("SELECT id FROM sync_outbox WHERE batch_no IS NOT NULL")
     assert len(numbered) == 1
-    assert a.one("SELECT count(*) FROM sync_outbox WHERE batch_no IS NOT NULL") == 4
+    assert a.one("SELECT count(*) FROM sync_outbox WHERE id <= ?", (numbered[0][0],)) == 4
     result = a.sync()
     assert result.pushed == waiting and a.one("SELECT count(*) FROM sync_outbox") == 0
     assert result.batches == 1 + (waiting - 4 + client.BATCH_SIZE - 1) // client.BATCH_SIZE

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -55,8 +55,10 @@ SYNC_DDL = [
         device_id text, batch_no integer)""",
     "CREATE INDEX IF NOT EXISTS ix_sync_changes_cursor ON sync_changes (xid, seq)",
     # finds a row's insert (its clock is every field's clock until the row's first edit, see
-    # sync_row_clocks); "C": byte order, no locale rules for hex keys
-    """CREATE INDEX IF NOT EXISTS ix_sync_changes_insert ON sync_changes (pk COLLATE "C")
+    # sync_row_clocks): a hash index — only equality is asked, and a random key costs less to
+    # add to a hash bucket than to a b-tree (the b-tree of an older central is replaced)
+    "DROP INDEX IF EXISTS ix_sync_changes_insert",
+    """CREATE INDEX IF NOT EXISTS ix_sync_changes_inserted ON sync_changes USING hash (pk)
         WHERE op = 'I'""",
     """CREATE TABLE IF NOT EXISTS sync_batches (
         device_id text NOT NULL, batch_no integer NOT NULL, branch_id uuid NOT NULL,
@@ -238,6 +240,118 @@ def _master_capture_sql(t: Table) -> list[str]:
     ]
 
 
+# --- indexes and foreign keys at central (docs/sync.md "Indexes and foreign keys at central") --
+
+
+def _branch_fk(fk: ForeignKeyConstraint) -> bool:
+    """A foreign key whose only job is ``branch_id`` → ``branches``: redundant at central, where
+    row-level security pins a branch role's rows to its (existing) branch."""
+    return [c.name for c in fk.columns] == ["branch_id"] and fk.referred_table.name == "branches"
+
+
+def central_foreign_keys(t: Table) -> list[ForeignKeyConstraint]:
+    """The table's foreign keys central keeps: all but ``branch_id`` → ``branches`` (those
+    between synced records enforce delete-versus-edit and stay)."""
+    return [fk for fk in t.foreign_key_constraints if not _branch_fk(fk)]
+
+
+def _index_columns(ix: Index) -> list[str | None]:
+    return [getattr(e, "name", None) if isinstance(e, Column) else None for e in ix.expressions]
+
+
+def _partial(ix: Index) -> bool:
+    return any(opts.get("where") is not None for opts in ix.dialect_options.values())
+
+
+def central_indexes(t: Table) -> list[Index]:
+    """The metadata's indexes of synced table ``t`` that central builds. Central is a sync store,
+    not a desk: it looks rows up by primary key (applying a change), checks uniqueness, and
+    looks up by a column set whose lookups would otherwise scan the table — a kept foreign
+    key's columns (a parent's delete or key change checks its children) and ``branch_id`` (row
+    level security filters every branch read by it: snapshot, gap report). So: every unique
+    index, and for each such column set the narrowest plain index leading with it, unless the
+    primary key, a unique constraint or a unique index already leads with it. The desks'
+    search and list indexes are not built here."""
+    uniques: list[list[str | None]] = [[c.name for c in t.primary_key.columns]]
+    uniques += [
+        [c.name for c in uc.columns] for uc in t.constraints if isinstance(uc, UniqueConstraint)
+    ]
+    wanted = sorted((ix for ix in t.indexes if ix.unique), key=lambda ix: str(ix.name))
+    uniques += [_index_columns(ix) for ix in wanted]
+    lookups: list[list[str]] = [[c.name for c in fk.columns] for fk in central_foreign_keys(t)]
+    if "branch_id" in t.c:
+        lookups.append(["branch_id"])
+    for cols in lookups:
+        if any(have[: len(cols)] == cols for have in uniques):
+            continue
+        plain = [
+            ix
+            for ix in t.indexes
+            if not ix.unique and not _partial(ix) and _index_columns(ix)[: len(cols)] == cols
+        ]
+        if plain:
+            best = min(plain, key=lambda ix: (len(ix.expressions), str(ix.name)))
+            wanted.append(best)
+            uniques.append(_index_columns(best))
+    return wanted
+
+
+def _index_sql(t: Table) -> list[str]:
+    """Create the indexes central wants on ``t``; drop the metadata's other indexes and the
+    ``branch_id`` → ``branches`` foreign keys an older ``central init`` made (idempotent)."""
+    dialect = postgresql.dialect()
+    wanted = central_indexes(t)
+    names = {ix.name for ix in wanted}
+    out = [f"ALTER TABLE {_q(t.name)} DROP CONSTRAINT IF EXISTS {_q(str(fk.name))}"
+           for fk in t.foreign_key_constraints if _branch_fk(fk)]  # fmt: skip
+    out += [f"DROP INDEX IF EXISTS {_q(str(ix.name))}" for ix in t.indexes if ix.name not in names]
+    out += [str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)) for ix in wanted]
+    return out
+
+
+def _branch_integrity_sql(tables: list[Table]) -> list[str]:
+    """What the dropped ``branch_id`` → ``branches`` foreign keys guaranteed, kept without a
+    per-row check on a branch's push: a branch login's mapping names an existing branch
+    (``branch_roles`` → ``branches``), the owner's own writes to a branch table name an existing
+    branch (its policy's WITH CHECK; a branch role's WITH CHECK already pins its own branch),
+    and a branch that rows refer to cannot be deleted nor its key changed (trigger)."""
+    tables = [t for t in tables if any(_branch_fk(fk) for fk in t.foreign_key_constraints)]
+    exists = "\n".join(
+        f"  IF EXISTS (SELECT 1 FROM {_q(t.name)} WHERE branch_id = OLD.id) THEN "
+        f"RAISE EXCEPTION 'branch % still has rows in {t.name}', OLD.id "
+        "USING ERRCODE = 'foreign_key_violation'; END IF;"
+        for t in tables
+    )
+    return [
+        """DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'fk_branch_roles_branch'
+              AND conrelid = 'branch_roles'::regclass) THEN
+            ALTER TABLE branch_roles ADD CONSTRAINT fk_branch_roles_branch
+              FOREIGN KEY (branch_id) REFERENCES branches (id);
+          END IF;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION sync_branch_in_use() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        BEGIN
+          IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN RETURN NEW; END IF;
+        {exists}
+          IF TG_OP = 'UPDATE' THEN RETURN NEW; END IF;
+          RETURN OLD;
+        END $$""",
+        "DROP TRIGGER IF EXISTS sync_branch_in_use ON branches",
+        "CREATE TRIGGER sync_branch_in_use BEFORE DELETE OR UPDATE OF id ON branches "
+        "FOR EACH ROW EXECUTE FUNCTION sync_branch_in_use()",
+    ]
+
+
+def _owner_check(t: Table) -> str:
+    """The owner policy's WITH CHECK: on a table whose ``branch_id`` → ``branches`` key central
+    does not keep, the owner's rows name an existing branch (or none)."""
+    if any(_branch_fk(fk) for fk in t.foreign_key_constraints):
+        return "branch_id IS NULL OR EXISTS (SELECT 1 FROM branches b WHERE b.id = branch_id)"
+    return "true"
+
+
 def _policy_sql(t: Table) -> list[str]:
     kind = cap.classify(t)
     name = _q(t.name)
@@ -245,7 +359,7 @@ def _policy_sql(t: Table) -> list[str]:
         f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS owner_all ON {name}",
-        f"CREATE POLICY owner_all ON {name} TO {OWNER} USING (true) WITH CHECK (true)",
+        f"CREATE POLICY owner_all ON {name} TO {OWNER} USING (true) WITH CHECK ({_owner_check(t)})",
         f"DROP POLICY IF EXISTS branch_rows ON {name}",
         f"DROP POLICY IF EXISTS master_read ON {name}",
     ]
@@ -333,7 +447,8 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
         tables = cap.synced_tables()
         for t in tables:
             if t.name not in existing:
-                cur.execute(str(CreateTable(t).compile(dialect=dialect)))
+                create = CreateTable(t, include_foreign_key_constraints=central_foreign_keys(t))
+                cur.execute(str(create.compile(dialect=dialect)))
                 result.created_tables.append(t.name)
             else:
                 for c in t.c:
@@ -341,8 +456,10 @@ def init(url: str, *, revisions: list[str] | None = None) -> InitResult:
                         ctype = c.type.compile(dialect=dialect)
                         cur.execute(f"ALTER TABLE {_q(t.name)} ADD COLUMN {_q(c.name)} {ctype}")
                         result.added_columns.append(f"{t.name}.{c.name}")
-            for ix in t.indexes:
-                cur.execute(str(CreateIndex(ix, if_not_exists=True).compile(dialect=dialect)))
+            for sql in _index_sql(t):
+                cur.execute(sql)
+        for sql in _branch_integrity_sql(tables):
+            cur.execute(sql)
         for t in tables:
             for sql in _policy_sql(t):
                 cur.execute(sql)
@@ -594,7 +711,9 @@ def push_batch(
             revision,
             "(SELECT pg_advisory_xact_lock(hashtextextended(b::text, 7)) WHERE b IS NOT NULL), "
             "(SELECT coalesce(max(batch_no), 0) FROM sync_batches WHERE device_id = %s), "
-            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, "
+            # a set-based insert's rows (a few MB of JSON) stay in memory, not in temp files
+            f"set_config('work_mem', '{PUSH_WORK_MEM}', true)",
             (device_id,),
         )
         branch, last, server_ms = row[0], int(row[3]), int(row[4])
@@ -634,6 +753,7 @@ def push_batch(
 
 
 RUN_LIMIT = 5000  # inserts sent in one set-based statement
+PUSH_WORK_MEM = "64MB"  # for the pushing transaction (SET LOCAL)
 # In sync_row_clocks.clocks: the clock of every field without one of its own (the insert's).
 ALL_FIELDS = "*"
 
@@ -668,7 +788,8 @@ def _insert_runs(changes: list[Change]) -> list[list[Change]]:
 @dataclass
 class _Payload:
     """What the set-based insert of a run sends: keys, values exactly as captured, and stamps,
-    as three JSON arrays (text), plus what decides whether the stamps need clamping."""
+    each as one text of lines (one line a row: no JSON container to parse at central, which
+    splits them), plus what decides whether the stamps need clamping."""
 
     keys: list[str]
     pks: str
@@ -676,6 +797,13 @@ class _Payload:
     hlcs: str
     top: str  # the newest stamp's wall-clock part
     short: bool  # a stamp too short to be one (clamp decides, and refuses it)
+
+
+def _lines(texts: list[str]) -> str | None:
+    """The texts one per line; None when one holds a line break itself (captured JSON never
+    does: a control character inside a JSON string is escaped)."""
+    joined = "\n".join(texts)
+    return joined if joined.count("\n") == len(texts) - 1 else None
 
 
 def _payload(run: list[Change]) -> _Payload | None:
@@ -693,11 +821,14 @@ def _payload(run: list[Change]) -> _Payload | None:
         if n != len(keys):
             return None
     hlcs = [ch.hlc for ch in run]
+    pks, values, stamps = _lines([ch.pk for ch in run]), _lines(texts), _lines(hlcs)  # type: ignore[arg-type]
+    if pks is None or values is None or stamps is None:
+        return None
     return _Payload(
         keys=keys,
-        pks=json.dumps([ch.pk for ch in run]),
-        values="[" + ",".join(texts) + "]",  # type: ignore[arg-type]
-        hlcs=json.dumps(hlcs),
+        pks=pks,
+        values=values,
+        hlcs=stamps,
         top=max(h[:16] for h in hlcs),
         short=any(len(h) < 28 for h in hlcs),
     )
@@ -749,7 +880,7 @@ def _bulk_insert(
     ack: Ack,
 ) -> bool:
     """Insert a run of new rows set-based, in one statement under a savepoint: the rows travel
-    as three JSON arrays (keys, values as captured, stamps); PostgreSQL unpacks them, inserts
+    as three texts of lines (keys, values as captured, stamps); PostgreSQL splits them, inserts
     the table's rows (row-level security checks every one: the branch role is the writer) and
     their change-log entries together (no sync_row_clocks rows: a new row's fields all carry the
     insert's clock, which its log entry holds). False (nothing written) when the run
@@ -785,7 +916,7 @@ def _bulk_insert(
                 hlcs.append(eff.encode())
             else:
                 hlcs.append(ch.hlc)
-        hlcs_json = json.dumps(hlcs)
+        hlcs_json = "\n".join(hlcs)
     kinds = cap.column_kinds(t.name)
     values = _with_defaults(t, dict.fromkeys(known))
     names = list(values)
@@ -797,15 +928,22 @@ def _bulk_insert(
         else:
             select.append("%s")
             params.append(_pg_value(kinds[n], values[n]))
-    same = "u.j ?& %s::text[]"
+    # every row must have the run's columns. A NOT NULL column missing from a row fails the
+    # statement by itself (->> gives NULL); only the nullable ones are looked up by name
+    nullable = [k for k in known if t.c[k].nullable]
     cols_expr = "u.j - %s::text[]" if unknown else "u.j"
     sql = (
-        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j, u.hlc FROM ROWS FROM ("
-        "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements(%s::jsonb), "
-        "jsonb_array_elements_text(%s::jsonb)) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
+        "WITH u AS MATERIALIZED (SELECT u.ord, u.pk, u.j::jsonb AS j, u.hlc FROM ROWS FROM ("
+        "unnest(string_to_array(%s, E'\\n')), unnest(string_to_array(%s, E'\\n')), "
+        "unnest(string_to_array(%s, E'\\n'))) WITH ORDINALITY AS u(pk, j, hlc, ord)), "
         # every row has the first row's columns, or the statement fails (and the run goes
         # change by change, with defaults for what a row lacks)
-        f"chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT ({same})), "
+        + (
+            "chk AS (SELECT sync_refuse_run(count(*)) FROM u WHERE NOT (u.j ?& %s::text[])), "
+            if nullable
+            else ""
+        )
+        +
         # a key with clocks at central (a deleted row's tombstone; a live row fails on its
         # primary key anyway) sends the run change by change: delete wins there (ledger rows
         # are never deleted nor have clocks)
@@ -813,15 +951,19 @@ def _bulk_insert(
         f"JOIN sync_row_clocks r ON r.tbl = %s AND r.pk = u.pk{' AND false' if ledger else ''}), "
         f"ins AS (INSERT INTO {_q(t.name)} ({', '.join(_q(n) for n in names)}) "
         f"SELECT {', '.join(select)} FROM u "
-        "WHERE (SELECT count(*) FROM chk) = 1 AND (SELECT count(*) FROM known) = 1 RETURNING 1)"
+        + ("WHERE (SELECT count(*) FROM chk) = 1 AND " if nullable else "WHERE ")
+        + "(SELECT count(*) FROM known) = 1 "
+        # in key order: the key index is walked from one place to the next instead of at
+        # random (foreign keys are checked at the end of the statement, so order is free)
+        f"ORDER BY {names.index('id') + 1} RETURNING 1)"
     )
-    # three JSON arrays as text: the captured objects are joined as they are (no parsing, no
+    # three texts of lines: the captured objects are joined as they are (no parsing, no
     # per-value escaping on this side)
     args: list[Any] = [
         payload.pks,
         payload.values,
         hlcs_json,
-        keys,
+        *([nullable] if nullable else []),
         t.name,
         *params,
     ]
@@ -1042,7 +1184,7 @@ def _insert_clock(cur: Any, tbl: str, pk: str) -> str | None:
     """The clock of the row's (latest) insert in the change log, or None when central never
     took the row in."""
     cur.execute(
-        "SELECT hlc FROM sync_changes WHERE pk = %s COLLATE \"C\" AND op = 'I' AND tbl = %s "
+        "SELECT hlc FROM sync_changes WHERE pk = %s AND op = 'I' AND tbl = %s "
         "ORDER BY seq DESC LIMIT 1",
         (pk, tbl),
     )

@@ -38,6 +38,9 @@ from aftersales_desk.services.auth import require
 from aftersales_desk.services.sync import PROTOCOL_VERSION, central, conflict_share, pull_orphans
 
 BATCH_SIZE = 5000
+# A push's first batch is smaller, the next ones double up to BATCH_SIZE: central starts on
+# batch 1 while the next is read and prepared, so the pipeline fills sooner.
+FIRST_BATCH = 1000
 PAGE_SIZE = 5000
 # Test hook: called with a point name before each step of push and pull; raising there is a
 # crash at that point (tests/sync/test_faults.py).
@@ -99,35 +102,69 @@ def _wall_ms() -> int:
 def assign_batches(
     db: Database, size: int = BATCH_SIZE, *, batches: int | None = None, up_to: int | None = None
 ) -> None:
-    """Give the outbox rows not yet in a batch their batch numbers (in capture order), in one
-    statement: all of them, or the first ``batches`` batches' worth of rows; only rows up to
-    outbox id ``up_to`` when given (what was waiting when a push began)."""
+    """Give the waiting outbox rows (in capture order) their batches: all of them, or the first
+    ``batches`` batches' worth of rows; only rows up to outbox id ``up_to`` when given (what was
+    waiting when a push began).
+
+    A batch is a range of outbox ids, numbered by its LAST row (``batch_no`` is set on that row
+    only, ``_batch_range``): numbering a batch writes one row, not thousands. Its members cannot
+    change until it is acknowledged: ids only grow (a new row's id is above the numbered last
+    row, which stays until the batch is sent), and a batch leaves the outbox whole."""
     with db.uow(write=True) as uow:
         cur = _raw(uow)
         next_no = cur.execute("SELECT next_batch_no FROM sync_state WHERE id = 1").fetchone()[0]
-        below = "" if up_to is None else f" AND id <= {int(up_to)}"
-        cur.execute(
-            "UPDATE sync_outbox SET batch_no = ? + n.k FROM (SELECT id, "
-            "(row_number() OVER (ORDER BY id) - 1) / ? AS k FROM sync_outbox "
-            f"WHERE batch_no IS NULL{below} ORDER BY id LIMIT ?) AS n "
-            "WHERE sync_outbox.id = n.id",
-            (next_no, size, -1 if batches is None else batches * size),
-        )
-        if cur.rowcount > 0:
-            numbered = (cur.rowcount + size - 1) // size
+        (last,) = cur.execute(
+            "SELECT coalesce(max(id), 0) FROM sync_outbox WHERE batch_no IS NOT NULL"
+        ).fetchone()
+        top = (1 << 62) if up_to is None else int(up_to)
+        numbered = 0
+        while batches is None or numbered < batches:
+            # the next ``size`` ids from the first waiting row: captured rows take consecutive
+            # ids, so that is ``size`` rows (fewer only where rows were removed) — found by two
+            # seeks in the id b-tree instead of stepping over ``size`` rows
+            (first,) = cur.execute(
+                "SELECT min(id) FROM sync_outbox WHERE id > ? AND id <= ?", (last, top)
+            ).fetchone()
+            if first is None:
+                break
+            (last,) = cur.execute(
+                "SELECT max(id) FROM sync_outbox WHERE id >= ? AND id <= ?",
+                (first, min(top, int(first) + size - 1)),
+            ).fetchone()
+            last = int(last)
+            cur.execute(
+                "UPDATE sync_outbox SET batch_no = ? WHERE id = ?", (next_no + numbered, last)
+            )
+            numbered += 1
+        if numbered:
             cur.execute(
                 "UPDATE sync_state SET next_batch_no = ? WHERE id = 1", (next_no + numbered,)
             )
         uow.commit()
 
 
+def _batch_range(cur: sqlite3.Cursor, batch_no: int) -> tuple[int, int]:
+    """Batch ``batch_no``'s outbox ids ``(lo, hi]``: up to its numbered last row, after the
+    last row of the batch before it still in the outbox (batches leave in order, so usually
+    none). A batch numbered row by row (before numbering by the last row) reads the same."""
+    (hi,) = cur.execute(
+        "SELECT max(id) FROM sync_outbox WHERE batch_no = ?", (batch_no,)
+    ).fetchone()
+    (lo,) = cur.execute(
+        "SELECT coalesce(max(id), 0) FROM sync_outbox WHERE batch_no IS NOT NULL AND batch_no < ?",
+        (batch_no,),
+    ).fetchone()
+    return int(lo), int(hi or 0)
+
+
 def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
     """A batch's changes; inserts keep their values as the captured JSON text (sent as is)."""
     out = []
     loads = json.loads
+    lo, hi = _batch_range(cur, batch_no)
     for tbl, pk, op, cols, base, hlc in cur.execute(
-        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE batch_no = ? ORDER BY id",
-        (batch_no,),
+        "SELECT tbl, pk, op, cols, base, hlc FROM sync_outbox WHERE id > ? AND id <= ? ORDER BY id",
+        (lo, hi),
     ):
         if op == "I" and cols:
             out.append(central.Change(tbl, pk, op, None, None, hlc, cols))
@@ -140,14 +177,16 @@ def _read_batch(cur: sqlite3.Cursor, batch_no: int) -> list[central.Change]:
     return out
 
 
-def _next_batch(db: Database, after: int, up_to: int) -> tuple[int, list[central.Change]] | None:
+def _next_batch(
+    db: Database, after: int, up_to: int, size: int | None = None
+) -> tuple[int, list[central.Change]] | None:
     """The batch to send after batch ``after``: one numbered before (a resend after a crash or
-    a lost acknowledgement), else the next ``BATCH_SIZE`` waiting rows (up to outbox id
-    ``up_to``) numbered now; None when nothing is left. Prepared for sending (its runs and
-    their payloads), so the main thread only sends."""
+    a lost acknowledgement), else the next ``size`` (default ``BATCH_SIZE``) waiting rows (up
+    to outbox id ``up_to``) numbered now; None when nothing is left. Prepared for sending (its
+    runs and their payloads), so the main thread only sends."""
     for attempt in (0, 1):
         if attempt:
-            assign_batches(db, BATCH_SIZE, batches=1, up_to=up_to)
+            assign_batches(db, size or BATCH_SIZE, batches=1, up_to=up_to)
         with db.uow() as uow:
             cur = _raw(uow)
             row = cur.execute(
@@ -167,7 +206,8 @@ def _mark_sent(
         cur = _raw(uow)
         top = max((c.hlc for c in changes), default="")
         cur.execute("UPDATE sync_state SET hlc_floor = max(hlc_floor, ?) WHERE id = 1", (top,))
-        cur.execute("DELETE FROM sync_outbox WHERE batch_no = ?", (batch_no,))
+        lo, hi = _batch_range(cur, batch_no)
+        cur.execute("DELETE FROM sync_outbox WHERE id > ? AND id <= ?", (lo, hi))
         _store_results(cur, ack.conflicts, ack.quarantined)
         _fault("push:local-commit")
         uow.commit()
@@ -185,13 +225,17 @@ def push(db: Database, conn: Any, result: SyncResult, *, revision: str, device: 
     if top is None:
         return
     # leaving the block waits for the helper: nothing of this push runs after it returned or
-    # raised (a batch whose acknowledgement arrived is still marked sent)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
-        upcoming = helper.submit(_next_batch, db, 0, top)
+    # raised (a batch whose acknowledgement arrived is still marked sent). The cycle collector
+    # is paused meanwhile: a batch is thousands of changes (strings, no cycles), and making
+    # them would run it over every object of the program again and again.
+    with _no_gc(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as helper:
+        size = min(FIRST_BATCH, BATCH_SIZE)
+        upcoming = helper.submit(_next_batch, db, 0, top, size)
         marking: Future[None] | None = None
         while (batch := upcoming.result()) is not None:
             batch_no, changes = batch
-            upcoming = helper.submit(_next_batch, db, batch_no, top)
+            size = min(2 * size, BATCH_SIZE)
+            upcoming = helper.submit(_next_batch, db, batch_no, top, size)
             _fault("push:send")
             ack = central.push_batch(
                 conn,
