@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         if not shown:
             return
         metrics = self.statusBar().fontMetrics()
+        pad = metrics.horizontalAdvance("MM") + 8  # button margins and the bar's spacing
         bold_font = QFont(self.statusBar().font())
         bold_font.setBold(True)
         bold = QFontMetrics(bold_font)
@@ -226,7 +227,6 @@ class MainWindow(QMainWindow):
             - self.lbl_sync.sizeHint().width()
             - metrics.horizontalAdvance(self.lbl_identity.text()[:24])
         )
-        pad = metrics.horizontalAdvance("MM") + 8  # button margins and the bar's spacing
         use_short = shorten(
             {
                 key: (width(item, item.text), width(item, item.short) if item.short else None)
